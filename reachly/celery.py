@@ -1,0 +1,68 @@
+"""The Celery application.
+
+Queues: one per agent role (`agent.<role>`, see agents.registry) plus
+`control` for the dispatcher, reaper, reconciler and event work. Steps are
+published to their queue explicitly by the dispatcher; nothing relies on
+Celery's own routing or rate limits (limits are global, in Redis).
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery, signals
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reachly.settings")
+
+app = Celery("reachly", include=["tasks"])
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+def _queues():
+    from agents.registry import all_queues
+    from reachly.orchestration.publish import queue
+
+    return [queue(name) for name in all_queues()]
+
+
+app.conf.task_queues = _queues()
+app.conf.task_create_missing_queues = False
+
+
+@app.on_after_finalize.connect
+def _setup_periodic_tasks(sender: Celery, **_kwargs) -> None:
+    from django.conf import settings
+
+    sender.conf.beat_schedule = {
+        "dispatch-all": {
+            "task": "reachly.dispatch_all",
+            "schedule": settings.REACHLY_DISPATCH_TICK,
+            "options": {"queue": "control", "expires": settings.REACHLY_DISPATCH_TICK * 2},
+        },
+        "reap-expired-leases": {
+            "task": "reachly.reap",
+            "schedule": settings.REACHLY_REAPER_TICK,
+            "options": {"queue": "control", "expires": settings.REACHLY_REAPER_TICK * 2},
+        },
+        "reconcile-lost-messages": {
+            "task": "reachly.reconcile",
+            "schedule": settings.REACHLY_RECONCILER_TICK,
+            "options": {"queue": "control", "expires": settings.REACHLY_RECONCILER_TICK * 2},
+        },
+    }
+
+
+@signals.worker_ready.connect
+def _announce(sender, **_kwargs) -> None:
+    from reachly.ops import workers
+
+    consumer = sender
+    queues = sorted(q.name for q in consumer.task_consumer.queues) if consumer.task_consumer else []
+    workers.announce(consumer.hostname, queues, consumer.controller.concurrency)
+
+
+@signals.worker_shutdown.connect
+def _withdraw(sender, **_kwargs) -> None:
+    from reachly.ops import workers
+
+    workers.withdraw(sender.hostname)

@@ -1,0 +1,3 @@
+"""WebSocket routes (the consumers arrive with the live-updates work)."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,105 @@
+"""Events: every state change of a job, numbered per job.
+
+Sequence numbers come from the job row (`last_seq`), bumped in the same
+transaction as the change it records. The row lock orders a job's events:
+sequence order is commit order, so a client that has seen seq N and asks for
+"after N" never misses an event that commits later with a smaller number.
+
+Events are handed to the live layer only after commit (reachly.live).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from reachly.core import sql
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    data: dict[str, Any]
+    step_id: int | None = None
+
+
+EventsArg = list[NewEvent] | Callable[[dict[str, Any]], list[NewEvent]]
+
+
+def emit(job_id: int, events: EventsArg, *, job_updates: str = "", params: dict | None = None) -> dict:
+    """Record events for a job, in one transaction with the caller's change.
+
+    `job_updates` is extra SQL for the job row's SET clause (progress
+    counters, status) applied in the same statement that takes the numbers.
+    `events` may be a function of the updated job row (to carry progress)
+    when it is known to make exactly one event.
+    Returns the updated job row (id, tenant_id, status, counters, last_seq).
+    """
+    assert transaction.get_connection().in_atomic_block, "emit() must run inside a transaction"
+    n = 1 if callable(events) else len(events)
+    extra = f", {job_updates}" if job_updates else ""
+    job = sql.fetchone(
+        f"""
+        UPDATE orchestration_job SET last_seq = last_seq + %(n)s {extra}
+        WHERE id = %(job_id)s
+        RETURNING id, tenant_id, status, total_steps, succeeded_steps, failed_steps,
+                  cancelled_steps, last_seq, now() AS ts
+        """,
+        {"n": n, "job_id": job_id, **(params or {})},
+    )
+    if job is None:
+        raise LookupError(f"job {job_id} does not exist")
+    if callable(events):
+        events = events(job)
+        assert len(events) == 1, "an event factory must make exactly one event"
+    if n:
+        first = job["last_seq"] - n + 1
+        rows = [
+            (job_id, job["tenant_id"], first + i, e.type, e.step_id, json.dumps(e.data), job["ts"])
+            for i, e in enumerate(events)
+        ]
+        with transaction.get_connection().cursor() as cur:
+            cur.executemany(
+                "INSERT INTO orchestration_event (job_id, tenant_id, seq, type, step_id, data, ts)"
+                " VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s)",
+                rows,
+            )
+        published = [_wire(job, first + i, e, job["ts"]) for i, e in enumerate(events)]
+        transaction.on_commit(lambda: _publish(published))
+    return job
+
+
+def _wire(job: dict, seq: int, event: NewEvent, ts: datetime) -> dict[str, Any]:
+    """The event as clients receive it (shared/DESIGN.md, WebSocket contract)."""
+    return {
+        "type": event.type,
+        "job": job["id"],
+        "tenant": job["tenant_id"],
+        "seq": seq,
+        "ts": ts.isoformat(),
+        **({"step": event.step_id} if event.step_id else {}),
+        **event.data,
+    }
+
+
+def progress(job: dict) -> dict[str, Any]:
+    total = job["total_steps"] or 0
+    done = job["succeeded_steps"]
+    return {
+        "total": total,
+        "done": done,
+        "failed": job["failed_steps"],
+        "cancelled": job["cancelled_steps"],
+        "percent": round(100.0 * done / total, 1) if total else 0.0,
+    }
+
+
+def _publish(events: list[dict[str, Any]]) -> None:
+    from reachly.live import publisher
+
+    publisher.publish(events)

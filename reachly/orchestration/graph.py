@@ -1,0 +1,147 @@
+"""Step graphs: validation of what a client or the planner submits.
+
+Errors name the offending element as `steps[i].field`, so an API client (or
+the planner's retry loop) can tell exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents import registry
+
+PRIORITIES = (1, 5, 10)
+KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+MAX_STEPS = 100_000
+
+
+class GraphError(ValueError):
+    """An invalid step graph; `errors` maps `steps[i].field` to a message."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        first = next(iter(errors.items()))
+        super().__init__(f"{first[0]}: {first[1]}" + (f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""))
+
+
+@dataclass
+class StepSpec:
+    key: str
+    agent: str
+    input: dict[str, Any] = field(default_factory=dict)
+    depends_on: list[str] = field(default_factory=list)
+    priority: int | None = None
+    sender_account_id: int | None = None
+    max_attempts: int | None = None
+
+
+def validate(steps: list[StepSpec]) -> list[StepSpec]:
+    """Check keys, agents, priorities and dependencies; reject cycles.
+
+    Returns the steps in a topological order (dependencies first).
+    """
+    errors: dict[str, str] = {}
+    if not steps:
+        raise GraphError({"steps": "a job needs at least one step"})
+    if len(steps) > MAX_STEPS:
+        raise GraphError({"steps": f"at most {MAX_STEPS} steps per job, got {len(steps)}"})
+
+    index: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        where = f"steps[{i}]"
+        if not isinstance(step.key, str) or not KEY_RE.match(step.key):
+            errors[f"{where}.key"] = "1-100 characters: letters, digits, _ . : - (not first)"
+        elif step.key in index:
+            errors[f"{where}.key"] = f"duplicate key {step.key!r} (also steps[{index[step.key]}])"
+        else:
+            index[step.key] = i
+        if step.agent not in registry.AGENTS:
+            errors[f"{where}.agent"] = f"unknown agent {step.agent!r}; one of: {', '.join(registry.roles())}"
+        if step.priority is not None and step.priority not in PRIORITIES:
+            errors[f"{where}.priority"] = "must be 1 (urgent), 5 (normal) or 10 (batch)"
+        if not isinstance(step.input, dict):
+            errors[f"{where}.input"] = "must be an object"
+        if step.max_attempts is not None and not 1 <= step.max_attempts <= 100:
+            errors[f"{where}.max_attempts"] = "must be between 1 and 100"
+
+    for i, step in enumerate(steps):
+        for dep in step.depends_on:
+            if dep not in index:
+                errors[f"steps[{i}].depends_on"] = f"unknown step key {dep!r}"
+            elif dep == step.key:
+                errors[f"steps[{i}].depends_on"] = "a step cannot depend on itself"
+    if errors:
+        raise GraphError(errors)
+
+    # Kahn's algorithm: what is left when no step is free is a cycle.
+    pending = {s.key: len(set(s.depends_on)) for s in steps}
+    children: dict[str, list[str]] = {s.key: [] for s in steps}
+    for s in steps:
+        for dep in set(s.depends_on):
+            children[dep].append(s.key)
+    free = [s.key for s in steps if pending[s.key] == 0]
+    order: list[str] = []
+    while free:
+        key = free.pop()
+        order.append(key)
+        for child in children[key]:
+            pending[child] -= 1
+            if pending[child] == 0:
+                free.append(child)
+    if len(order) != len(steps):
+        cyclic = sorted(k for k, n in pending.items() if n > 0)
+        i = index[cyclic[0]]
+        raise GraphError({f"steps[{i}].depends_on": f"dependency cycle among {', '.join(cyclic[:10])}"})
+    by_key = {s.key: s for s in steps}
+    return [by_key[k] for k in order]
+
+
+def from_dicts(raw: Any) -> list[StepSpec]:
+    """Build StepSpecs from untrusted JSON, naming the field of any error."""
+    if not isinstance(raw, list):
+        raise GraphError({"steps": "must be a list of steps"})
+    specs: list[StepSpec] = []
+    errors: dict[str, str] = {}
+    for i, item in enumerate(raw):
+        where = f"steps[{i}]"
+        if not isinstance(item, dict):
+            errors[where] = "must be an object"
+            continue
+        unknown = set(item) - {"key", "agent", "input", "depends_on", "priority", "sender_account", "max_attempts"}
+        if unknown:
+            errors[f"{where}.{sorted(unknown)[0]}"] = "unknown field"
+        for name in ("key", "agent"):
+            if not isinstance(item.get(name), str) or not item.get(name):
+                errors[f"{where}.{name}"] = "this field is required"
+        deps = item.get("depends_on", [])
+        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+            errors[f"{where}.depends_on"] = "must be a list of step keys"
+            deps = []
+        priority = item.get("priority")
+        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
+            errors[f"{where}.priority"] = "must be 1, 5 or 10"
+            priority = None
+        account = item.get("sender_account")
+        if account is not None and (isinstance(account, bool) or not isinstance(account, int)):
+            errors[f"{where}.sender_account"] = "must be a sender account id"
+            account = None
+        attempts = item.get("max_attempts")
+        if attempts is not None and (isinstance(attempts, bool) or not isinstance(attempts, int)):
+            errors[f"{where}.max_attempts"] = "must be an integer"
+            attempts = None
+        specs.append(
+            StepSpec(
+                key=item.get("key") or "",
+                agent=item.get("agent") or "",
+                input=item.get("input", {}) if item.get("input") is not None else {},
+                depends_on=deps,
+                priority=priority,
+                sender_account_id=account,
+                max_attempts=attempts,
+            )
+        )
+    if errors:
+        raise GraphError(errors)
+    return specs

@@ -1,0 +1,49 @@
+"""Publishing step messages to the `agent.<role>` queues.
+
+Messages carry ids and the few fields a worker needs before touching the
+database (tenant, agent, account and its time zone, for the limiter check).
+They are published only after the admission committed; the reconciler
+republishes anything admitted whose message went missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kombu import Exchange, Queue
+
+log = logging.getLogger(__name__)
+
+RUN_STEP = "reachly.run_step"
+
+
+def queue(name: str) -> Queue:
+    """A queue with its own direct exchange and routing key: nothing is
+    shared between queues, so a message goes to exactly one of them."""
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)
+
+
+def steps(role: str, rows: list[dict[str, Any]]) -> None:
+    from reachly.celery import app
+
+    name = f"agent.{role}"
+    with app.producer_or_acquire() as producer:
+        # Re-declaring is cheap and restores the queue's routing after a
+        # flushed broker (kombu's Redis transport keeps bindings in keys).
+        declare = [queue(name)]
+        for row in rows:
+            app.send_task(
+                RUN_STEP,
+                kwargs={
+                    "step": row["id"],
+                    "job": row["job_id"],
+                    "tenant": row["tenant_id"],
+                    "agent": role,
+                    "account": row.get("sender_account_id"),
+                    "tz": row.get("tz"),
+                },
+                queue=name,
+                producer=producer,
+                declare=declare,
+            )

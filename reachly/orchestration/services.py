@@ -1,0 +1,395 @@
+"""The control plane's service API: the one door for views, the admin, the
+API, management commands and tasks.
+
+    job_start(tenant=..., steps=[StepSpec(...)])      a job from a step graph
+    job_pause(job) / job_resume(job) / job_cancel(job)
+    step_retry(step) / job_retry_failed(job)
+    campaign_pause / campaign_resume / campaign_cancel
+    tenant_pause / tenant_resume / tenant_cancel
+    sender_account_pause / sender_account_resume / sender_account_cool_down
+
+Everything commits in one transaction; broker messages and Redis signals go
+out after commit (principle 1). Illegal transitions raise IllegalTransition.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from agents import registry
+from reachly.campaigns.models import Campaign, SenderAccount
+from reachly.core import sql
+from reachly.orchestration import graph, signals, states
+from reachly.orchestration.events import NewEvent, emit, progress
+from reachly.orchestration.graph import GraphError, StepSpec
+from reachly.orchestration.models import Job, JobStatus, Step, StepStatus
+from reachly.tenants.models import Tenant
+from reachly.tenants.selectors import allocations
+
+BULK_BATCH = 2000
+
+
+def _actor(user: AbstractBaseUser | None) -> dict[str, Any]:
+    return {"by": user.get_username()} if user is not None and user.is_authenticated else {}
+
+
+# ---------------------------------------------------------------------------
+# Starting jobs
+# ---------------------------------------------------------------------------
+
+
+def job_start(
+    *,
+    tenant: Tenant,
+    steps: list[StepSpec],
+    campaign: Campaign | None = None,
+    name: str = "",
+    priority: int | None = None,
+    created_by: AbstractBaseUser | None = None,
+) -> Job:
+    """Create a job and its steps in one transaction; dispatch after commit.
+
+    Priority of a step: its own, else the job's, else its agent's default.
+    Raises GraphError (naming `steps[i].field`) for an invalid graph.
+    """
+    if priority is not None and priority not in graph.PRIORITIES:
+        raise GraphError({"priority": "must be 1 (urgent), 5 (normal) or 10 (batch)"})
+    ordered = graph.validate(steps)
+    _check_tenant_may_run(tenant, steps)
+
+    with transaction.atomic():
+        job = Job.objects.create(
+            tenant=tenant,
+            campaign=campaign,
+            name=name[:200],
+            priority=priority or 5,
+            created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+            total_steps=len(steps),
+            started_at=timezone.now(),
+            last_progress_at=timezone.now(),
+        )
+        now = timezone.now()
+        rows = [
+            Step(
+                job=job,
+                tenant=tenant,
+                key=spec.key,
+                agent=spec.agent,
+                input=spec.input,
+                depends_on=sorted(set(spec.depends_on)),
+                pending_deps=len(set(spec.depends_on)),
+                priority=spec.priority or priority or registry.get(spec.agent).default_priority,
+                status=StepStatus.BLOCKED if spec.depends_on else StepStatus.READY,
+                next_attempt_at=None if spec.depends_on else now,
+                sender_account_id=spec.sender_account_id,
+                lane=spec.sender_account_id or 0,
+                max_attempts=spec.max_attempts or _default_attempts(),
+            )
+            for spec in ordered
+        ]
+        Step.objects.bulk_create(rows, batch_size=BULK_BATCH)
+        _link_downstream(rows)
+        emit(
+            job.id,
+            [
+                NewEvent(
+                    "job.status",
+                    {"status": JobStatus.RUNNING, "reason": "started", "total": len(rows), **_actor(created_by)},
+                )
+            ],
+        )
+        signals.trigger_dispatch({s.agent for s in rows if s.status == StepStatus.READY})
+    return job
+
+
+def _default_attempts() -> int:
+    from django.conf import settings
+
+    return settings.REACHLY_MAX_ATTEMPTS
+
+
+def _check_tenant_may_run(tenant: Tenant, steps: list[StepSpec]) -> None:
+    errors: dict[str, str] = {}
+    if tenant.status != Tenant.Status.ACTIVE:
+        raise GraphError({"tenant": f"tenant {tenant.slug} is {tenant.status}"})
+    allowed = allocations([tenant.id], {s.agent for s in steps})
+    account_ids = {s.sender_account_id for s in steps if s.sender_account_id is not None}
+    own_accounts = set(SenderAccount.objects.filter(tenant=tenant, id__in=account_ids).values_list("id", flat=True))
+    for i, spec in enumerate(steps):
+        if not allowed[(tenant.id, spec.agent)].enabled:
+            errors[f"steps[{i}].agent"] = (
+                f"agent {spec.agent!r} is not enabled for this tenant (plan {tenant.plan.name})"
+            )
+        if spec.sender_account_id is not None and spec.sender_account_id not in own_accounts:
+            errors[f"steps[{i}].sender_account"] = f"no sender account {spec.sender_account_id} in this tenant"
+        elif spec.sender_account_id is None and registry.get(spec.agent).needs_account:
+            errors[f"steps[{i}].sender_account"] = f"the {spec.agent} agent needs a sender account"
+    if errors:
+        raise GraphError(errors)
+
+
+def _link_downstream(rows: list[Step]) -> None:
+    """Store each step's dependents' ids, so finishing it is one UPDATE."""
+    by_key = {s.key: s.id for s in rows}
+    children: dict[int, list[int]] = defaultdict(list)
+    for s in rows:
+        for dep in s.depends_on:
+            children[by_key[dep]].append(s.id)
+    if not children:
+        return
+    parents = [p for p, kids in children.items() for _ in kids]
+    kids = [k for ks in children.values() for k in ks]
+    sql.execute(
+        """
+        UPDATE orchestration_step s SET downstream = d.ids
+          FROM (SELECT parent, array_agg(child) AS ids
+                  FROM unnest(%s::bigint[], %s::bigint[]) AS e(parent, child) GROUP BY parent) d
+         WHERE s.id = d.parent
+        """,
+        [parents, kids],
+    )
+
+
+# ---------------------------------------------------------------------------
+# Job control
+# ---------------------------------------------------------------------------
+
+
+def _set_job_status(
+    job: Job,
+    action: str,
+    status: str,
+    reason: str,
+    by: AbstractBaseUser | None,
+    extra_updates: str = "",
+    data: dict | None = None,
+) -> None:
+    """Move the job row (after the step updates: steps-then-job lock order)."""
+    allowed = list(states.JOB_ACTIONS[action])
+    updated = sql.execute(
+        f"UPDATE orchestration_job SET status = %s, status_reason = %s {extra_updates}"
+        " WHERE id = %s AND status = ANY(%s)",
+        [status, reason, job.id, allowed],
+    )
+    if not updated:
+        job.refresh_from_db(fields=["status"])
+        raise states.IllegalTransition(action, job.status)
+    emit(
+        job.id,
+        lambda row: [
+            NewEvent(
+                "job.status",
+                {"status": status, "reason": reason, "progress": progress(row), **(data or {}), **_actor(by)},
+            )
+        ],
+    )
+
+
+def job_pause(job: Job, *, by: AbstractBaseUser | None = None) -> Job:
+    """Stop a job at the next safe points; resume continues from checkpoints."""
+    states.check("pause", job.status)
+    with transaction.atomic():
+        parked = sql.execute(
+            "UPDATE orchestration_step SET status = 'paused', enqueued_at = NULL"
+            " WHERE job_id = %s AND status IN ('ready', 'enqueued')",
+            [job.id],
+        )
+        _set_job_status(job, "pause", JobStatus.PAUSED, "paused", by, data={"steps_paused": parked})
+        transaction.on_commit(lambda: signals.stop_set("job", job.id, "pause"))
+    job.refresh_from_db()
+    return job
+
+
+def job_resume(job: Job, *, by: AbstractBaseUser | None = None) -> Job:
+    states.check("resume", job.status)
+    with transaction.atomic():
+        rows = sql.fetchall(
+            "UPDATE orchestration_step SET status = 'ready', next_attempt_at = now()"
+            " WHERE job_id = %s AND status = 'paused' RETURNING agent",
+            [job.id],
+        )
+        signals.stop_clear("job", job.id)
+        _set_job_status(job, "resume", JobStatus.RUNNING, "resumed", by, extra_updates=", last_progress_at = now()")
+        signals.trigger_dispatch({r["agent"] for r in rows})
+    job.refresh_from_db()
+    return job
+
+
+def job_cancel(job: Job, *, by: AbstractBaseUser | None = None) -> Job:
+    """Cancel at once: nothing of the job is admitted or running afterwards.
+
+    Running steps lose their lease (fencing token bumped): their workers stop
+    at the next safe point and can no longer write.
+    """
+    states.check("cancel", job.status)
+    with transaction.atomic():
+        running = sql.fetchall(
+            """
+            UPDATE orchestration_step
+               SET status = 'cancelled', fencing_token = fencing_token + 1, finished_at = now(),
+                   lease_owner = '', lease_expires_at = NULL, enqueued_at = NULL
+             WHERE job_id = %s AND status IN ('blocked', 'ready', 'enqueued', 'running', 'paused')
+            RETURNING id, fencing_token - 1 AS old_token
+            """,
+            [job.id],
+        )
+        sql.execute(
+            """
+            UPDATE orchestration_stepattempt a SET outcome = 'cancelled', finished_at = now()
+              FROM unnest(%s::bigint[], %s::bigint[]) AS r(id, token)
+             WHERE a.step_id = r.id AND a.fencing_token = r.token AND a.outcome = 'running'
+            """,
+            [[r["id"] for r in running], [r["old_token"] for r in running]],
+        )
+        _set_job_status(
+            job,
+            "cancel",
+            JobStatus.CANCELLED,
+            "cancelled",
+            by,
+            extra_updates=f", finished_at = now(), cancelled_steps = cancelled_steps + {len(running)}",
+            data={"steps_cancelled": len(running)},
+        )
+        transaction.on_commit(lambda: signals.stop_set("job", job.id, "cancel"))
+    job.refresh_from_db()
+    return job
+
+
+def step_retry(step: Step, *, by: AbstractBaseUser | None = None) -> Step:
+    """Run a failed step again from scratch (its attempts reset); reopens
+    its job if the job had failed."""
+    return _retry_steps(step.job, [step.id], by)[0]
+
+
+def job_retry_failed(job: Job, *, by: AbstractBaseUser | None = None) -> list[Step]:
+    ids = list(job.steps.filter(status=StepStatus.FAILED).values_list("id", flat=True))
+    if not ids:
+        return []
+    return _retry_steps(job, ids, by)
+
+
+def _retry_steps(job: Job, step_ids: list[int], by: AbstractBaseUser | None) -> list[Step]:
+    job.refresh_from_db(fields=["status"])
+    states.check("retry", job.status)
+    with transaction.atomic():
+        rows = sql.fetchall(
+            """
+            UPDATE orchestration_step s
+               SET status = CASE WHEN j.status = 'paused' THEN 'paused' ELSE 'ready' END,
+                   attempts = 0, error = NULL, next_attempt_at = now(), finished_at = NULL, wait_reason = ''
+              FROM orchestration_job j
+             WHERE s.id = ANY(%s) AND s.job_id = %s AND j.id = s.job_id AND s.status = 'failed'
+            RETURNING s.id, s.job_id, s.tenant_id, s.key, s.agent, s.status
+            """,
+            [step_ids, job.id],
+        )
+        if len(rows) != len(step_ids):
+            raise states.IllegalTransition("retry", "not failed")
+        reopen = (
+            ", status = 'running', finished_at = NULL, status_reason = 'retrying failed steps'"
+            if job.status == JobStatus.FAILED
+            else ""
+        )
+        emit(
+            job.id,
+            [
+                NewEvent(
+                    "step.status",
+                    {
+                        "key": r["key"],
+                        "agent": r["agent"],
+                        "status": r["status"],
+                        "reason": "retry requested",
+                        **_actor(by),
+                    },
+                    step_id=r["id"],
+                )
+                for r in rows
+            ],
+            job_updates=f"failed_steps = failed_steps - {len(rows)}, last_progress_at = now(){reopen}",
+        )
+        if reopen:
+            emit(
+                job.id, [NewEvent("job.status", {"status": "running", "reason": "retrying failed steps", **_actor(by)})]
+            )
+        signals.trigger_dispatch({r["agent"] for r in rows})
+    return list(Step.objects.filter(id__in=step_ids))
+
+
+# ---------------------------------------------------------------------------
+# The same controls for many jobs: a campaign's, a tenant's
+# ---------------------------------------------------------------------------
+
+
+def _each(jobs: Iterable[Job], action) -> list[Job]:
+    done = []
+    for job in jobs:
+        try:
+            done.append(action(job))
+        except states.IllegalTransition:
+            continue  # it finished or changed meanwhile; the rest go on
+    return done
+
+
+def campaign_pause(campaign: Campaign, *, by=None) -> list[Job]:
+    return _each(campaign.jobs.filter(status=JobStatus.RUNNING), lambda j: job_pause(j, by=by))
+
+
+def campaign_resume(campaign: Campaign, *, by=None) -> list[Job]:
+    return _each(campaign.jobs.filter(status=JobStatus.PAUSED), lambda j: job_resume(j, by=by))
+
+
+def campaign_cancel(campaign: Campaign, *, by=None) -> list[Job]:
+    return _each(campaign.jobs.filter(status__in=[JobStatus.RUNNING, JobStatus.PAUSED]), lambda j: job_cancel(j, by=by))
+
+
+def tenant_pause(tenant: Tenant, *, by=None) -> list[Job]:
+    return _each(tenant.jobs.filter(status=JobStatus.RUNNING), lambda j: job_pause(j, by=by))
+
+
+def tenant_resume(tenant: Tenant, *, by=None) -> list[Job]:
+    return _each(tenant.jobs.filter(status=JobStatus.PAUSED), lambda j: job_resume(j, by=by))
+
+
+def tenant_cancel(tenant: Tenant, *, by=None) -> list[Job]:
+    return _each(tenant.jobs.filter(status__in=[JobStatus.RUNNING, JobStatus.PAUSED]), lambda j: job_cancel(j, by=by))
+
+
+# ---------------------------------------------------------------------------
+# Sender accounts
+# ---------------------------------------------------------------------------
+
+
+def sender_account_pause(account: SenderAccount, *, reason: str = "paused") -> SenderAccount:
+    """No new step on this account; its running step stops at a safe point
+    and waits (ready) until the account is resumed."""
+    SenderAccount.objects.filter(pk=account.pk).update(status=SenderAccount.Status.PAUSED, status_reason=reason)
+    transaction.on_commit(lambda: signals.stop_set("account", account.pk, "account_pause"))
+    account.refresh_from_db()
+    return account
+
+
+def sender_account_resume(account: SenderAccount) -> SenderAccount:
+    SenderAccount.objects.filter(pk=account.pk).update(
+        status=SenderAccount.Status.ACTIVE, status_reason="", cooling_down_until=None
+    )
+    signals.stop_clear("account", account.pk)
+    roles = set(Step.objects.filter(sender_account=account, status=StepStatus.READY).values_list("agent", flat=True))
+    signals.trigger_dispatch(roles)
+    account.refresh_from_db()
+    return account
+
+
+def sender_account_cool_down(account_id: int, until: datetime, reason: str) -> None:
+    """The target network pushed back (challenge, too many requests): this
+    account's steps wait until `until`; other accounts carry on."""
+    SenderAccount.objects.filter(pk=account_id).update(
+        status=SenderAccount.Status.COOLING_DOWN, cooling_down_until=until, status_reason=reason[:255]
+    )

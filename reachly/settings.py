@@ -1,0 +1,271 @@
+"""Reachly settings: one module, driven by the environment.
+
+Every value that differs between a laptop, CI and production comes from an
+environment variable (or `<NAME>_FILE`, for secrets mounted by Kubernetes).
+See docs/operations.md for the full list.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def env_secret(name: str, default: str = "") -> str:
+    """Read `NAME`, or the contents of the file named by `NAME_FILE`."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return env.str(name, default=default)
+
+
+# ---------------------------------------------------------------------------
+# Core
+# ---------------------------------------------------------------------------
+# dev: laptop and demo (the default); test: the pytest suite; prod: production
+# (set by the container image and the k8s manifests), where secrets are required.
+REACHLY_ENV = env.str("REACHLY_ENV", default="dev")
+DEBUG = env.bool("DJANGO_DEBUG", default=REACHLY_ENV == "dev")
+_DEV_SECRET = "dev-insecure-secret-key-change-me-0123456789abcdefghij"
+SECRET_KEY = env_secret("SECRET_KEY", _DEV_SECRET if REACHLY_ENV != "prod" else "")
+if not SECRET_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set in production")
+
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"] if REACHLY_ENV != "prod" else [])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Public base URL, used in links we print or send (demo, e-mails, webhooks).
+REACHLY_BASE_URL = env.str("REACHLY_BASE_URL", default="http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "channels",
+    "reachly.core",
+    "reachly.tenants",
+    "reachly.campaigns",
+    "reachly.orchestration",
+    "reachly.api",
+    "reachly.live",
+    "reachly.web",
+    "reachly.ops",
+    "reachly.sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "reachly.urls"
+ASGI_APPLICATION = "reachly.asgi.application"
+WSGI_APPLICATION = "reachly.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------------------
+# Database
+# ---------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/databases/#postgresql-notes
+DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/reachly")}
+# psycopg 3 is the only driver we support.
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Persistent connections: one per process (and per heartbeat thread), reused
+# across tasks and requests; health-checked so a restarted server is survived.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction mode, server-side cursors and session state
+# do not survive between transactions.
+if env.bool("DB_PGBOUNCER", default=False):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].setdefault("application_name", env.str("DB_APPLICATION_NAME", default="reachly"))
+DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_reachly")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ---------------------------------------------------------------------------
+# Redis, broker, channels
+# ---------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Every key Reachly writes outside the broker starts with this prefix, so
+# several environments (and test runs) can share one Redis.
+REACHLY_REDIS_PREFIX = env.str("REACHLY_REDIS_PREFIX", default="reachly:")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": REACHLY_REDIS_PREFIX + "cache",
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": REACHLY_REDIS_PREFIX + "channels",
+            "capacity": 1000,
+            "expiry": 30,
+        },
+    }
+}
+
+# ---------------------------------------------------------------------------
+# Celery
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+# ---------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# Results are never read through Celery: job state lives in PostgreSQL.
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# Acknowledge after the task ran, so a message whose worker died is
+# redelivered instead of lost. Safe because every step claim is a conditional
+# update with a fencing token: a redelivered message for a step that already
+# ran is a no-op.
+CELERY_TASK_ACKS_LATE = True
+# A worker process killed by the OOM killer or kill -9 requeues its message
+# rather than acknowledging it.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message at a time per process: steps can run for minutes, and a
+# prefetched message would wait behind them while another worker idles.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Hard and soft time limits above the longest step we allow; the soft one
+# raises inside the task so it can checkpoint. A step that needs longer must
+# checkpoint and return to the database instead of holding a slot.
+REACHLY_STEP_MAX_SECONDS = env.int("REACHLY_STEP_MAX_SECONDS", default=15 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = REACHLY_STEP_MAX_SECONDS
+CELERY_TASK_TIME_LIMIT = REACHLY_STEP_MAX_SECONDS + 60
+# Redis redelivers an unacknowledged message after the visibility timeout; it
+# must exceed the longest step or a running step would be delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": REACHLY_STEP_MAX_SECONDS * 2,
+    # Reconnect quickly if Redis restarts (the reconciler covers lost messages).
+    "socket_keepalive": True,
+    "retry_on_timeout": True,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers send task events so Flower can show them.
+CELERY_WORKER_SEND_TASK_EVENTS = env.bool("CELERY_SEND_EVENTS", default=True)
+CELERY_TASK_SEND_SENT_EVENT = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Default queue for anything not routed explicitly: the control plane.
+CELERY_TASK_DEFAULT_QUEUE = "control"
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_MAX_MEMORY_PER_CHILD_KB", default=0) or None
+
+# ---------------------------------------------------------------------------
+# Control plane
+# ---------------------------------------------------------------------------
+# A step's lease: renewed by a heartbeat thread while the step runs; the
+# reaper requeues steps whose lease expired (worker died).
+REACHLY_LEASE_SECONDS = env.float("REACHLY_LEASE_SECONDS", default=30.0)
+REACHLY_HEARTBEAT_SECONDS = env.float("REACHLY_HEARTBEAT_SECONDS", default=5.0)
+# How many admitted-but-not-started steps each agent queue may hold. Short
+# queues are what makes fairness and priority work: the order lives in
+# PostgreSQL, not in Redis lists.
+REACHLY_QUEUE_DEPTH = env.int("REACHLY_QUEUE_DEPTH", default=8)
+# Aging: a waiting step gains one priority level per this many seconds, so
+# batch work (10) reaches urgent (1) after ~9 intervals and is never starved.
+REACHLY_AGING_SECONDS = env.float("REACHLY_AGING_SECONDS", default=30.0)
+# Retries: exponential backoff with full jitter, scheduled in the database.
+REACHLY_RETRY_BASE_SECONDS = env.float("REACHLY_RETRY_BASE_SECONDS", default=2.0)
+REACHLY_RETRY_MAX_SECONDS = env.float("REACHLY_RETRY_MAX_SECONDS", default=300.0)
+REACHLY_MAX_ATTEMPTS = env.int("REACHLY_MAX_ATTEMPTS", default=5)
+# An admitted step whose message was not picked up within this long is
+# republished (lost message, flushed broker). Duplicates are harmless.
+REACHLY_REPUBLISH_AFTER_SECONDS = env.float("REACHLY_REPUBLISH_AFTER_SECONDS", default=15.0)
+# A job with nothing scheduled that made no progress for this long fails.
+REACHLY_JOB_STALL_SECONDS = env.float("REACHLY_JOB_STALL_SECONDS", default=6 * 3600.0)
+# Periodic control tasks (Celery beat), in seconds.
+REACHLY_DISPATCH_TICK = env.float("REACHLY_DISPATCH_TICK", default=1.0)
+REACHLY_REAPER_TICK = env.float("REACHLY_REAPER_TICK", default=5.0)
+REACHLY_RECONCILER_TICK = env.float("REACHLY_RECONCILER_TICK", default=5.0)
+# Limit rules are cached per process for this long.
+REACHLY_LIMIT_RULES_TTL = env.float("REACHLY_LIMIT_RULES_TTL", default=5.0)
+
+# ---------------------------------------------------------------------------
+# Secrets at rest
+# ---------------------------------------------------------------------------
+# Fernet keys, comma-separated; the first encrypts, all decrypt (rotation).
+REACHLY_ENCRYPTION_KEY = env_secret("REACHLY_ENCRYPTION_KEY", "")
+if not REACHLY_ENCRYPTION_KEY and REACHLY_ENV == "prod":
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("REACHLY_ENCRYPTION_KEY must be set in production")
+
+# ---------------------------------------------------------------------------
+# Auth, i18n, static
+# ---------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if REACHLY_ENV == "prod"
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# ---------------------------------------------------------------------------
+# Logging (structured logging and Sentry are configured in reachly.ops)
+# ---------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

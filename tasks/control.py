@@ -1,0 +1,32 @@
+"""The `control` queue: dispatcher passes, the reaper and the reconciler.
+
+All of them are idempotent and safe to run concurrently on several control
+workers (advisory locks, SKIP LOCKED, conditional updates).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from reachly.orchestration import dispatcher, reaper, reconciler
+
+
+@shared_task(name="reachly.dispatch", ignore_result=True)
+def dispatch(role: str) -> int:
+    return dispatcher.dispatch(role)
+
+
+@shared_task(name="reachly.dispatch_all", ignore_result=True)
+def dispatch_all() -> int:
+    return sum(dispatcher.dispatch(role) for role in dispatcher.roles_with_due_work())
+
+
+@shared_task(name="reachly.reap", ignore_result=True)
+def reap() -> int:
+    reaper.fail_stalled_jobs()
+    return reaper.reap()
+
+
+@shared_task(name="reachly.reconcile", ignore_result=True)
+def reconcile() -> int:
+    return reconciler.reconcile()
