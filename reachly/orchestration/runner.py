@@ -136,6 +136,44 @@ class StepRun:
             verify=verify,
         )
 
+    # -- sender account and leads (plain data in and out) ---------------------
+    def session_load(self) -> dict[str, Any] | None:
+        from reachly.campaigns.services import sender_account_session_load
+
+        return sender_account_session_load(self.sender_account_id) if self.sender_account_id else None
+
+    def session_save(self, state: dict[str, Any]) -> None:
+        from reachly.campaigns.services import sender_account_session_save
+
+        if self.sender_account_id:
+            sender_account_session_save(self.sender_account_id, state)
+
+    def credentials(self) -> tuple[str, str | None]:
+        from reachly.campaigns.services import sender_account_credentials
+
+        if not self.sender_account_id:
+            raise AgentError("this step has no sender account", retryable=False)
+        return sender_account_credentials(self.sender_account_id)
+
+    def account_cool_down(self, seconds: float, reason: str) -> None:
+        """The target pushed back: this account rests; other accounts go on.
+        The caller then raises RateLimited so this step waits too."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from reachly.orchestration.services import sender_account_cool_down
+
+        if self.sender_account_id:
+            sender_account_cool_down(self.sender_account_id, timezone.now() + timedelta(seconds=seconds), reason)
+
+    def lead_update(self, lead_id: int, status: str, detail: str = "") -> None:
+        from reachly.campaigns.services import lead_status_set
+
+        lead_status_set(
+            lead_id=lead_id, status=status, detail=detail, job_id=self.job_id, account_id=self.sender_account_id
+        )
+
     def upstream(self) -> dict[str, Any]:
         if not self.claimed.depends_on:
             return {}

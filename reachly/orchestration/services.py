@@ -393,3 +393,95 @@ def sender_account_cool_down(account_id: int, until: datetime, reason: str) -> N
     SenderAccount.objects.filter(pk=account_id).update(
         status=SenderAccount.Status.COOLING_DOWN, cooling_down_until=until, status_reason=reason[:255]
     )
+
+
+def job_extend(job: Job, steps: list[StepSpec], *, by: AbstractBaseUser | None = None) -> list[Step]:
+    """Add steps to a running job (the planner's graph, a follow-up round).
+
+    New steps may depend on each other and on the job's existing steps;
+    dependencies already succeeded count as met. Keys must be new.
+    """
+    existing_keys = set(Step.objects.filter(job=job).values_list("key", flat=True))
+    clashes = {
+        f"steps[{i}].key": f"the job already has a step {s.key!r}"
+        for i, s in enumerate(steps)
+        if s.key in existing_keys
+    }
+    if clashes:
+        raise GraphError(clashes)
+    # Existing keys stand in as dependency-free placeholders for validation.
+    placeholders = [StepSpec(key=k, agent="test") for k in existing_keys]
+    new_keys = {s.key for s in steps}
+    ordered = [s for s in graph.validate(placeholders + steps) if s.key in new_keys]
+    _check_tenant_may_run(job.tenant, steps)
+    old_deps = sorted({d for s in steps for d in s.depends_on if d not in new_keys})
+
+    with transaction.atomic():
+        # Lock the existing dependencies first (steps before the job row,
+        # like every other path): none of them can finish while we link.
+        deps = {
+            r["key"]: r
+            for r in sql.fetchall(
+                "SELECT id, key, status FROM orchestration_step WHERE job_id = %s AND key = ANY(%s) FOR UPDATE",
+                [job.id, old_deps],
+            )
+        }
+        job.refresh_from_db(fields=["status", "priority"])
+        if job.status not in (JobStatus.RUNNING, JobStatus.PAUSED):
+            raise states.IllegalTransition("extend", job.status)
+
+        def unmet(key: str) -> bool:
+            return key in new_keys or deps[key]["status"] != StepStatus.SUCCEEDED
+
+        now = timezone.now()
+        ready = StepStatus.PAUSED if job.status == JobStatus.PAUSED else StepStatus.READY
+        rows = []
+        for spec in ordered:
+            waiting = {d for d in spec.depends_on if unmet(d)}
+            rows.append(
+                Step(
+                    job=job,
+                    tenant_id=job.tenant_id,
+                    key=spec.key,
+                    agent=spec.agent,
+                    input=spec.input,
+                    depends_on=sorted(set(spec.depends_on)),
+                    pending_deps=len(waiting),
+                    priority=spec.priority or job.priority or registry.get(spec.agent).default_priority,
+                    status=StepStatus.BLOCKED if waiting else ready,
+                    next_attempt_at=None if waiting else now,
+                    sender_account_id=spec.sender_account_id,
+                    lane=spec.sender_account_id or 0,
+                    max_attempts=spec.max_attempts or _default_attempts(),
+                )
+            )
+        Step.objects.bulk_create(rows, batch_size=BULK_BATCH)
+        ids = {k: r["id"] for k, r in deps.items()} | {r.key: r.id for r in rows}
+        edges = [(ids[d], r.id) for r in rows for d in set(r.depends_on) if unmet(d)]
+        if edges:
+            sql.execute(
+                """
+                UPDATE orchestration_step s SET downstream = s.downstream || d.ids
+                  FROM (SELECT parent, array_agg(child) AS ids
+                          FROM unnest(%s::bigint[], %s::bigint[]) AS e(parent, child) GROUP BY parent) d
+                 WHERE s.id = d.parent
+                """,
+                [[p for p, _ in edges], [c for _, c in edges]],
+            )
+        emit(
+            job.id,
+            lambda row: [
+                NewEvent(
+                    "job.status",
+                    {
+                        "status": row["status"],
+                        "reason": f"{len(rows)} steps added",
+                        "progress": progress(row),
+                        **_actor(by),
+                    },
+                )
+            ],
+            job_updates=f"total_steps = total_steps + {len(rows)}",
+        )
+        signals.trigger_dispatch({r.agent for r in rows if r.status == StepStatus.READY})
+    return rows
