@@ -13,6 +13,6 @@ from agents.registry import Group, queues_for_group
 if __name__ == "__main__":
     group = sys.argv[1] if len(sys.argv) > 1 else ""
     try:
-        print(",".join(queues_for_group(group)))
+        sys.stdout.write(",".join(queues_for_group(group)) + "\n")
     except ValueError:
         sys.exit(f"usage: python -m agents.queues {{{'|'.join(g.value for g in Group)}}}")
