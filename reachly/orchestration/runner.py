@@ -167,6 +167,19 @@ class StepRun:
         if self.sender_account_id:
             sender_account_cool_down(self.sender_account_id, timezone.now() + timedelta(seconds=seconds), reason)
 
+    def leads(self, ids: list[int]) -> list[dict[str, Any]]:
+        """The tenant's leads with these ids, as plain dicts, in the given order."""
+        rows = sql.fetchall(
+            """
+            SELECT id, campaign_id, profile_url, first_name, last_name, full_name, company, title, email,
+                   custom_fields, status, status_detail
+              FROM campaigns_lead WHERE tenant_id = %s AND id = ANY(%s)
+            """,
+            [self.tenant_id, list(ids)],
+        )
+        by_id = {r["id"]: r for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
     def lead_update(self, lead_id: int, status: str, detail: str = "") -> None:
         from reachly.campaigns.services import lead_status_set
 
