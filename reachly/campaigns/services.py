@@ -40,8 +40,9 @@ def sender_account_needs_login(account_id: int, reason: str) -> None:
     )
 
 
-def lead_status_set(*, lead_id: int, status: str, detail: str = "", job_id: int | None = None,
-                    account_id: int | None = None) -> None:
+def lead_status_set(
+    *, lead_id: int, status: str, detail: str = "", job_id: int | None = None, account_id: int | None = None
+) -> None:
     """Change a lead's per-campaign status; an event on the job says so."""
     with transaction.atomic():
         updates: dict[str, Any] = {"status": status, "status_detail": detail[:255], "updated_at": timezone.now()}
