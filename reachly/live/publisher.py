@@ -1,14 +1,18 @@
 """Hand committed events to live clients.
 
-Called after commit with the events of one transaction. The Channels fan-out
-(WebSocket groups per tenant and job, progress coalescing) plugs in here.
+Subscribed to reachly.orchestration.events after commit. The Channels
+fan-out (WebSocket groups per tenant and job, progress coalescing) plugs in
+here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from reachly.orchestration.events import subscribe
 
+
+@subscribe
 def publish(events: list[dict[str, Any]]) -> None:
-    """Deliver events to connected clients (no-op until the live layer is wired)."""
+    """Deliver events to connected clients (wired by the live-updates work)."""
     return None

@@ -11,6 +11,7 @@ Events are handed to the live layer only after commit (reachly.live).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,8 @@ from typing import Any
 from django.db import transaction
 
 from reachly.core import sql
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,22 @@ def progress(job: dict) -> dict[str, Any]:
     }
 
 
-def _publish(events: list[dict[str, Any]]) -> None:
-    from reachly.live import publisher
+# After-commit subscribers: functions taking the committed events of one
+# transaction (in wire format). The live layer and outgoing webhooks plug in
+# here; a failing subscriber is logged and never affects the others.
+_subscribers: list[Callable[[list[dict[str, Any]]], None]] = []
 
-    publisher.publish(events)
+
+def subscribe(fn: Callable[[list[dict[str, Any]]], None]) -> Callable[[list[dict[str, Any]]], None]:
+    """Decorator: call `fn(events)` after every commit that recorded events."""
+    if fn not in _subscribers:
+        _subscribers.append(fn)
+    return fn
+
+
+def _publish(events: list[dict[str, Any]]) -> None:
+    for fn in list(_subscribers):
+        try:
+            fn(events)
+        except Exception:  # noqa: BLE001 - delivery is best effort; the database has the events
+            log.exception("event subscriber %s failed", getattr(fn, "__name__", fn))
