@@ -119,5 +119,5 @@ def _publish(events: list[dict[str, Any]]) -> None:
     for fn in list(_subscribers):
         try:
             fn(events)
-        except Exception:  # noqa: BLE001 - delivery is best effort; the database has the events
+        except Exception:
             log.exception("event subscriber %s failed", getattr(fn, "__name__", fn))
