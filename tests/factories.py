@@ -68,3 +68,6 @@ def allow(tenant: Tenant, role: str = "test", **fields) -> AgentAllocation:
 def test_steps(n: int, prefix: str = "s", **input) -> list[StepSpec]:
     """n independent steps of the test agent."""
     return [StepSpec(key=f"{prefix}{i}", agent="test", input=dict(input)) for i in range(n)]
+
+
+test_steps.__test__ = False  # a helper, not a test

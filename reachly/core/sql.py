@@ -43,3 +43,8 @@ def execute(sql: str, params: Any = None) -> int:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return cur.rowcount
+
+
+def db_now():
+    """The database's clock (statement time): what due times are compared with."""
+    return fetchone("SELECT statement_timestamp() AS now")["now"]

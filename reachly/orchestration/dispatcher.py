@@ -87,18 +87,18 @@ WITH RECURSIVE lanes AS (
     SELECT l.tenant_id, l.lane, a.timezone
       FROM lanes l LEFT JOIN campaigns_senderaccount a ON a.id = l.lane
      WHERE l.lane = 0 OR (
-           (a.status = 'active' OR (a.status = 'cooling_down' AND a.cooling_down_until <= now()))
+           (a.status = 'active' OR (a.status = 'cooling_down' AND a.cooling_down_until <= statement_timestamp()))
            AND NOT EXISTS (SELECT 1 FROM orchestration_step b
                             WHERE b.sender_account_id = l.lane AND b.status IN ('enqueued', 'running')))
 )
-SELECT c.*, ol.timezone AS tz, now() AS now
+SELECT c.*, ol.timezone AS tz, statement_timestamp() AS now
   FROM open_lanes ol
  CROSS JOIN unnest(ARRAY[1, 5, 10]) AS p(priority)
  CROSS JOIN LATERAL (
     SELECT s.id, s.job_id, s.tenant_id, s.lane, s.sender_account_id, s.priority, s.next_attempt_at, s.counted
       FROM orchestration_step s JOIN orchestration_job j ON j.id = s.job_id AND j.status = 'running'
      WHERE s.agent = %(role)s AND s.status = 'ready' AND s.tenant_id = ol.tenant_id AND s.lane = ol.lane
-       AND s.priority = p.priority AND s.next_attempt_at <= now()
+       AND s.priority = p.priority AND s.next_attempt_at <= statement_timestamp()
      ORDER BY s.next_attempt_at
      LIMIT CASE WHEN ol.lane = 0 THEN %(k)s ELSE 1 END
  ) c
@@ -132,7 +132,7 @@ def roles_with_due_work() -> list[str]:
         """
         SELECT r.agent FROM unnest(%s::text[]) AS r(agent)
          WHERE EXISTS (SELECT 1 FROM orchestration_step s
-                        WHERE s.agent = r.agent AND s.status = 'ready' AND s.next_attempt_at <= now())
+                        WHERE s.agent = r.agent AND s.status = 'ready' AND s.next_attempt_at <= statement_timestamp())
         """,
         [registry.roles()],
     )
@@ -234,7 +234,7 @@ def _defer_tenant(role: str, tenant_id: int, reason: str, until: datetime | None
     sql.execute(
         """
         UPDATE orchestration_step SET next_attempt_at = %s, wait_reason = %s
-         WHERE agent = %s AND tenant_id = %s AND status = 'ready' AND next_attempt_at <= now()
+         WHERE agent = %s AND tenant_id = %s AND status = 'ready' AND next_attempt_at <= statement_timestamp()
         """,
         [until, reason, role, tenant_id],
     )
@@ -271,7 +271,7 @@ def _admit_ids(ids: list[int]) -> list[dict[str, Any]]:
     return sql.fetchall(
         """
         UPDATE orchestration_step
-           SET status = 'enqueued', enqueued_at = now(), counted = true, wait_reason = ''
+           SET status = 'enqueued', enqueued_at = statement_timestamp(), counted = true, wait_reason = ''
          WHERE id = ANY(%s) AND status = 'ready'
         RETURNING id, job_id, tenant_id, agent, sender_account_id
         """,
@@ -282,8 +282,8 @@ def _admit_ids(ids: list[int]) -> list[dict[str, Any]]:
 def _seconds_to_next_due(role: str) -> float | None:
     row = sql.fetchone(
         """
-        SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - now())) AS wait
-          FROM orchestration_step WHERE agent = %s AND status = 'ready' AND next_attempt_at > now()
+        SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - statement_timestamp())) AS wait
+          FROM orchestration_step WHERE agent = %s AND status = 'ready' AND next_attempt_at > statement_timestamp()
         """,
         [role],
     )
@@ -326,7 +326,7 @@ def release_deferred(tenant_id: int) -> int:
     """Make a tenant's parked steps due now (its plan or allocation changed)."""
     n = sql.execute(
         """
-        UPDATE orchestration_step SET next_attempt_at = now(), wait_reason = ''
+        UPDATE orchestration_step SET next_attempt_at = statement_timestamp(), wait_reason = ''
          WHERE tenant_id = %s AND status = 'ready' AND wait_reason LIKE 'not admitted:%%'
         """,
         [tenant_id],

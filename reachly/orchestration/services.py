@@ -75,7 +75,7 @@ def job_start(
             started_at=timezone.now(),
             last_progress_at=timezone.now(),
         )
-        now = timezone.now()
+        now = sql.db_now()
         rows = [
             Step(
                 job=job,
@@ -433,7 +433,7 @@ def job_extend(job: Job, steps: list[StepSpec], *, by: AbstractBaseUser | None =
         def unmet(key: str) -> bool:
             return key in new_keys or deps[key]["status"] != StepStatus.SUCCEEDED
 
-        now = timezone.now()
+        now = sql.db_now()
         ready = StepStatus.PAUSED if job.status == JobStatus.PAUSED else StepStatus.READY
         rows = []
         for spec in ordered:
