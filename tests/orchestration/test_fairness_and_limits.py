@@ -1,5 +1,6 @@
 """Fairness, global limits and account exclusivity, on real worker processes."""
 
+import itertools
 from collections import Counter
 
 import pytest
@@ -93,7 +94,7 @@ def test_steps_on_one_sender_account_never_overlap_across_jobs(workers):
         )
     )
     assert len(spans) == 9
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end, "two steps of one account overlapped"
     # Meanwhile the other account's steps were not held up behind them.
     other_first = StepAttempt.objects.filter(step__sender_account=other).aggregate(t=Min("started_at"))["t"]
