@@ -217,8 +217,11 @@ def succeed(step_id: int, token: int, output: dict[str, Any]) -> Outcome | None:
             lambda job: [_step_event(step, "succeeded", progress(job))],
             job_updates="succeeded_steps = succeeded_steps + 1, last_progress_at = now()",
         )
-        if job["succeeded_steps"] == job["total_steps"] and job["status"] in ("running", "paused"):
+        if job["status"] in ("running", "paused") and job["succeeded_steps"] == job["total_steps"]:
             _finish_job(step["job_id"], "succeeded", "")
+        elif job["status"] == "running" and job["failed_steps"]:
+            # The last step able to run may be this one, after another failed.
+            _maybe_fail_job(step["job_id"])
     return outcome
 
 
