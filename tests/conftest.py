@@ -12,20 +12,13 @@
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import redis
 
-ROOT = Path(__file__).resolve().parent.parent
+from reachly.core import processes
 
 # Control-plane timings shortened for tests (same meaning as in settings.py).
 TEST_SETTINGS = {
@@ -44,21 +37,12 @@ TEST_SETTINGS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.05, what: str = "") -> object:
-    """Poll `predicate` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+    """Poll `predicate` until it returns something truthy (else fail the test)."""
+    try:
+        return processes.wait_for(predicate, timeout, interval, what)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 @pytest.fixture(scope="session")
@@ -66,41 +50,12 @@ def redis_base_url(tmp_path_factory) -> Iterator[str]:
     if os.environ.get("REACHLY_TEST_REDIS_URL"):
         yield os.environ["REACHLY_TEST_REDIS_URL"].rstrip("/")
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.exit("redis-server not found: install Redis or set REACHLY_TEST_REDIS_URL", returncode=3)
-    port = _free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-            "--logfile",
-            str(workdir / "redis.log"),
-        ],
-    )
-    url = f"redis://127.0.0.1:{port}"
-    client = redis.Redis.from_url(url)
-    wait_for(lambda: _ping(client), timeout=10, what="private redis-server")
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
-def _ping(client: redis.Redis) -> bool:
     try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
+        server = processes.PrivateRedis(tmp_path_factory.mktemp("redis"))
+    except RuntimeError as exc:
+        pytest.exit(f"{exc}: install Redis or set REACHLY_TEST_REDIS_URL", returncode=3)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -169,124 +124,24 @@ def broker_client(test_environment: dict[str, str]) -> redis.Redis:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class Worker:
-    name: str
-    proc: subprocess.Popen
-    log: Path
-    queues: list[str] = field(default_factory=list)
+Worker = processes.Child
+
+
+class WorkerPool(processes.Processes):
+    """Celery workers for one test: `start(queues, concurrency=, beat=, extra_env=)`."""
+
+    def __init__(self, env: dict[str, str], db_name: str, logdir: Path):
+        super().__init__({**env, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db_name}"}, logdir)
+
+    def start(self, queues: list[str] | str = "agent.test", **kwargs) -> Worker:
+        try:
+            return self.worker(queues, **kwargs)
+        except RuntimeError as exc:
+            raise AssertionError(str(exc)) from None
 
     @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def child_pids(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
-        return [int(p) for p in out.split()]
-
-    def kill9(self) -> None:
-        """SIGKILL the whole worker: the main process and its pool children."""
-        for pid in [*self.child_pids(), self.proc.pid]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait(10)
-
-    def stop(self, timeout: float = 20) -> None:
-        if self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill9()
-
-    def tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
-
-
-class WorkerPool:
-    def __init__(self, env: dict[str, str], db_name: str, logdir: Path):
-        self.env = env
-        self.db_name = db_name
-        self.logdir = logdir
-        self.started: list[Worker] = []
-        self._n = 0
-
-    def start(
-        self,
-        queues: list[str] | str = "agent.test",
-        *,
-        concurrency: int = 1,
-        pool: str = "prefork",
-        beat: bool = False,
-        name: str | None = None,
-        extra_env: dict[str, str] | None = None,
-        wait: bool = True,
-    ) -> Worker:
-        from reachly.core import redis as rds
-
-        queues = [queues] if isinstance(queues, str) else list(queues)
-        self._n += 1
-        name = name or f"w{self._n}-{os.getpid()}"
-        hostname = f"{name}@{socket.gethostname()}"
-        log = self.logdir / f"{name}.log"
-        cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "reachly",
-            "worker",
-            "-Q",
-            ",".join(queues),
-            "-c",
-            str(concurrency),
-            "-P",
-            pool,
-            "-n",
-            hostname,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-        ]
-        if beat:
-            cmd += ["-B", "-s", str(self.logdir / f"beat-{name}")]
-        env = {
-            **os.environ,
-            **self.env,
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.db_name}",
-            "PYTHONUNBUFFERED": "1",
-            **(extra_env or {}),
-        }
-        with open(log, "w") as out:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        worker = Worker(hostname, proc, log, queues)
-        self.started.append(worker)
-        if wait:
-            client = rds.client()
-            try:
-                wait_for(
-                    lambda: proc.poll() is not None or client.exists(rds.key("workers", hostname)),
-                    timeout=60,
-                    interval=0.1,
-                    what=f"worker {hostname}",
-                )
-            except AssertionError:
-                raise AssertionError(f"worker {hostname} did not start:\n{worker.tail()}") from None
-            if proc.poll() is not None:
-                raise AssertionError(f"worker {hostname} exited:\n{worker.tail()}")
-        return worker
-
-    def stop_all(self) -> None:
-        for worker in self.started:
-            worker.stop()
-        self.started.clear()
+    def started(self) -> list[Worker]:
+        return self.children
 
 
 @pytest.fixture
