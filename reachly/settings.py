@@ -213,7 +213,9 @@ REACHLY_HEARTBEAT_SECONDS = env.float("REACHLY_HEARTBEAT_SECONDS", default=5.0)
 # How many admitted-but-not-started steps each agent queue may hold. Short
 # queues are what makes fairness and priority work: the order lives in
 # PostgreSQL, not in Redis lists.
-REACHLY_QUEUE_DEPTH = env.int("REACHLY_QUEUE_DEPTH", default=8)
+# 16 measured best for throughput on 2 cores with batching (benchmarks/
+# throughput.py) while keeping the fairness bound small (tests/orchestration).
+REACHLY_QUEUE_DEPTH = env.int("REACHLY_QUEUE_DEPTH", default=16)
 # Minimum time between two dispatcher passes of one agent under load: a pass
 # costs nearly the same for one step as for ten (benchmarks/throughput.py).
 REACHLY_DISPATCH_INTERVAL = env.float("REACHLY_DISPATCH_INTERVAL", default=0.005)
