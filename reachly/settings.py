@@ -141,15 +141,13 @@ CACHES = {
     }
 }
 
+# Pub/sub layer: a group send is one PUBLISH whatever the number of
+# listeners; nothing is stored (a reconnecting client replays from the
+# database, see reachly/live).
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [REDIS_URL],
-            "prefix": REACHLY_REDIS_PREFIX + "channels",
-            "capacity": 1000,
-            "expiry": 30,
-        },
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": REACHLY_REDIS_PREFIX + "channels"},
     }
 }
 
