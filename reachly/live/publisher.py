@@ -12,15 +12,12 @@ request, a worker, the control plane).
   PROGRESS_INTERVAL per job, across all processes (a Redis gate), with a
   trailing send so the last value always arrives.
 
-Sends happen on a per-process asyncio loop in a background thread, so the
-step that caused them never waits for Redis pub/sub.
+One pipelined round trip to Redis per transaction.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import threading
 import time
 from typing import Any
@@ -34,44 +31,27 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.25  # seconds: at most ~4 progress events per job per second
 
 
-class _LoopThread:
-    """An event loop in a daemon thread, one per process (re-made after fork)."""
+def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """PUBLISH each message to its group, in one Redis round trip.
 
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="reachly-live", daemon=True)
-        self.thread.start()
-
-    def submit(self, coro) -> None:
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        future.add_done_callback(_log_failure)
-
-
-def _log_failure(future) -> None:
-    if future.exception() is not None:
-        log.warning("live publish failed: %s", future.exception())
-
-
-_loop: _LoopThread | None = None
-_loop_lock = threading.Lock()
-
-
-def _thread() -> _LoopThread:
-    global _loop
-    if _loop is None or _loop.pid != os.getpid():
-        with _loop_lock:
-            if _loop is None or _loop.pid != os.getpid():
-                _loop = _LoopThread()
-    return _loop
-
-
-async def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    This is what RedisPubSubChannelLayer.group_send does (channel
+    `<prefix>__group__<group>`, the layer's serializer), done with the
+    process's synchronous Redis client: no event loop to start in a worker,
+    one pipeline per transaction. tests/live prove consumers receive it.
+    """
     from channels.layers import get_channel_layer
+    from django.conf import settings
 
     layer = get_channel_layer()
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    pipe = rds.client().pipeline(transaction=False)
     for group, event in messages:
-        await layer.group_send(group, {"type": "live.event", "event": event, "via": group.split("-")[0]})
+        payload = {"type": "live.event", "event": event, "via": group.split("-")[0]}
+        pipe.publish(f"{prefix}__group__{group}", layer.serialize(payload))
+    try:
+        pipe.execute()
+    except Exception:
+        log.warning("live publish failed", exc_info=True)
 
 
 @subscribe
@@ -86,11 +66,11 @@ def publish(events: list[dict[str, Any]]) -> None:
             if progress_event is not None:
                 messages.append((groups.tenant(event["tenant"]), progress_event))
     if messages:
-        _thread().submit(_send(messages))
+        _send(messages)
 
 
 def send_now(group: str, event: dict[str, Any]) -> None:
-    _thread().submit(_send([(group, event)]))
+    _send([(group, event)])
 
 
 # Send a progress value only if the gate is open and it is newer than the
