@@ -178,8 +178,9 @@ class LLM:
                 )
                 continue
 
-            cost = pricing.cost(completion.model, completion.prompt_tokens, completion.completion_tokens,
-                                settings.get("prices"))  # fmt: skip
+            cost = pricing.cost(
+                completion.model, completion.prompt_tokens, completion.completion_tokens, settings.get("prices")
+            )
             return self.ctx.llm_call_record(  # type: ignore[attr-defined]
                 task=task,
                 provider=link.name,
@@ -219,8 +220,9 @@ class LLM:
         history: list[dict[str, str]] = []
         errors: list[str] = []
         for n in range(tries):
-            answer = self.complete(f"{key}:{n}", task, context, variables=variables, json_mode=True,
-                                   max_tokens=max_tokens, history=history)  # fmt: skip
+            answer = self.complete(
+                f"{key}:{n}", task, context, variables=variables, json_mode=True, max_tokens=max_tokens, history=history
+            )
             data, errors = parse_json(answer["text"])
             if data is not None:
                 errors = schema_errors(validator, data)

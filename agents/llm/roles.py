@@ -102,8 +102,13 @@ class ActivityPlanner:
         accounts = [int(x) for x in inp.get("sender_accounts", [])]
         batch_size = int(inp.get("batch_size") or 5)
         taken = ctx.job_step_keys()  # type: ignore[attr-defined]
-        context = {"campaign": inp["campaign"], "brief": inp.get("brief", ""), "leads": leads,
-                   "sender_accounts": accounts, "batch_size": batch_size}  # fmt: skip
+        context = {
+            "campaign": inp["campaign"],
+            "brief": inp.get("brief", ""),
+            "leads": leads,
+            "sender_accounts": accounts,
+            "batch_size": batch_size,
+        }
         variables = {
             **context,
             "lead_count": len(leads),
@@ -186,8 +191,7 @@ class DataAnalyst:
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         metrics = ctx.job_summary()  # type: ignore[attr-defined]
-        data, answer = LLM(ctx).complete_json("summary", "analyst.summary", {"summary": metrics},
-                                              schema=SUMMARY_SCHEMA)  # fmt: skip
+        data, answer = LLM(ctx).complete_json("summary", "analyst.summary", {"summary": metrics}, schema=SUMMARY_SCHEMA)
         return {
             "headline": data["headline"],
             "summary": data["summary"],

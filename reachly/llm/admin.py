@@ -7,8 +7,20 @@ from reachly.llm.models import LLMCall
 class LLMCallAdmin(admin.ModelAdmin):
     """Read-only: calls are recorded by workers, never edited."""
 
-    list_display = ["created_at", "tenant", "agent", "task", "provider", "model", "prompt_tokens",
-                    "completion_tokens", "cost", "latency_ms", "outcome", "fallback"]  # fmt: skip
+    list_display = [
+        "created_at",
+        "tenant",
+        "agent",
+        "task",
+        "provider",
+        "model",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost",
+        "latency_ms",
+        "outcome",
+        "fallback",
+    ]
     list_filter = ["outcome", "provider", "agent", "fallback"]
     search_fields = ["model", "error"]
     raw_id_fields = ["tenant", "job", "step"]

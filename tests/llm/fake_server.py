@@ -45,7 +45,7 @@ class FakeLLMServer:
             def log_message(self, *args):  # quiet
                 pass
 
-            def do_POST(self):  # noqa: N802 (http.server's naming)
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path == "/openai/v1/chat/completions":
@@ -82,7 +82,9 @@ class FakeLLMServer:
         self.httpd.server_close()
 
     def url(self, kind: str) -> str:
-        return f"http://127.0.0.1:{self.port}/openai/v1" if kind == "openai" else f"http://127.0.0.1:{self.port}/anthropic"
+        return (
+            f"http://127.0.0.1:{self.port}/openai/v1" if kind == "openai" else f"http://127.0.0.1:{self.port}/anthropic"
+        )
 
     def script(self, kind: str, replies: list[Reply], default: Reply | None = None) -> None:
         with self._lock:
@@ -106,8 +108,9 @@ class FakeLLMServer:
                 "id": "chatcmpl-fake",
                 "object": "chat.completion",
                 "model": reply.model or OPENAI_MODEL,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
-                             "finish_reason": "stop"}],  # fmt: skip
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}
+                ],
                 "usage": {
                     "prompt_tokens": reply.prompt_tokens,
                     "completion_tokens": reply.completion_tokens,

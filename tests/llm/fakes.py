@@ -89,9 +89,12 @@ class FakeContext:
         return [s["key"] for s in steps]
 
     def job_summary(self) -> dict[str, Any]:
-        return {"job": {"id": 1, "name": "demo", "status": "running", "total": 3, "succeeded": 2, "failed": 0},
-                "steps": {"copywriter": {"succeeded": 1}}, "llm": {"calls": 2, "tokens": 300, "cost": "0"},
-                "leads": {"total": 2, "by_status": {"new": 2}}}  # fmt: skip
+        return {
+            "job": {"id": 1, "name": "demo", "status": "running", "total": 3, "succeeded": 2, "failed": 0},
+            "steps": {"copywriter": {"succeeded": 1}},
+            "llm": {"calls": 2, "tokens": 300, "cost": "0"},
+            "leads": {"total": 2, "by_status": {"new": 2}},
+        }
 
 
 class ScriptedProvider(Provider):

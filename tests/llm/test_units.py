@@ -11,7 +11,7 @@ import pytest
 
 from agents.base import AgentError, PermanentError, RateLimited
 from agents.llm import client, plan, pricing, prompts, providers, roles
-from agents.llm.client import LLM, parse_json
+from agents.llm.client import parse_json
 from agents.llm.providers import ConfigError, ProviderError, ProviderRateLimited, Request, http
 from agents.llm.providers.anthropic import AnthropicProvider
 from agents.llm.providers.openai import OpenAIProvider
@@ -66,8 +66,16 @@ def test_a_prompt_missing_a_value_says_which():
 def test_the_default_graph_follows_the_outreach_contract():
     steps = plan.default_graph(campaign=3, brief="b", leads=[1, 2, 3, 4, 5], sender_accounts=[10, 20], batch_size=2)
     by_key = {s["key"]: s for s in steps}
-    assert list(by_key) == ["write-copy", "invite-10-1", "follow-up-10-1", "invite-10-2", "follow-up-10-2",
-                            "invite-20-1", "follow-up-20-1", "summarise"]  # fmt: skip
+    assert list(by_key) == [
+        "write-copy",
+        "invite-10-1",
+        "follow-up-10-1",
+        "invite-10-2",
+        "follow-up-10-2",
+        "invite-20-1",
+        "follow-up-20-1",
+        "summarise",
+    ]
     assert by_key["write-copy"]["input"] == {"campaign": 3, "brief": "b", "leads": [1, 2, 3, 4, 5]}
     # Round-robin: account 10 gets leads 1, 3, 5; account 20 gets 2, 4.
     assert by_key["invite-10-1"]["input"] == {"action": "invite", "leads": [1, 3], "notes_from": "write-copy"}
@@ -168,14 +176,17 @@ def _settings(**kw):
 def test_a_tenant_chooses_providers_by_name_only():
     links = providers.chain(_settings(chain=["openai", "local"], chain_override="anthropic, local"))
     assert [link.name for link in links] == ["anthropic", "local"]
-    with pytest.raises(ConfigError, match="unknown LLM provider 'http://10.0.0.1/v1'"):
+    with pytest.raises(ConfigError, match=r"unknown LLM provider 'http://10\.0\.0\.1/v1'"):
         providers.chain(_settings(chain_override="http://10.0.0.1/v1"))
 
 
 def test_the_model_override_goes_to_the_primary_real_provider_or_the_named_one():
     links = providers.chain(_settings(chain=["local", "openai", "anthropic"], model_override="gpt-4o"))
     assert [(link.name, link.model) for link in links] == [
-        ("local", "local-template"), ("openai", "gpt-4o"), ("anthropic", "claude-3-5-haiku")]  # fmt: skip
+        ("local", "local-template"),
+        ("openai", "gpt-4o"),
+        ("anthropic", "claude-3-5-haiku"),
+    ]
     links = providers.chain(_settings(chain=["openai", "anthropic"], model_override="anthropic:claude-opus-4"))
     assert [link.model for link in links] == ["gpt-4o-mini", "claude-opus-4"]
     # Ollama's tags have colons too: a prefix that is not a provider is part of the name.
@@ -225,9 +236,7 @@ def test_the_anthropic_provider_speaks_messages(server):
 
 
 def test_a_short_retry_after_is_honoured_in_place_and_a_long_one_is_not(server):
-    provider = OpenAIProvider(
-        "openai", {"base_url": server.url("openai")}, {"retries": 2, "retry_max_seconds": 1.0}
-    )
+    provider = OpenAIProvider("openai", {"base_url": server.url("openai")}, {"retries": 2, "retry_max_seconds": 1.0})
     request = Request("t", "", [{"role": "user", "content": "hi"}])
     server.script("openai", [Reply(429, retry_after=0), Reply(503, retry_after=0), Reply(text="third time")])
     assert provider.complete(request, "m").text == "third time"
@@ -262,7 +271,10 @@ def test_a_rate_limited_primary_falls_back_and_later_calls_skip_it(scripted):
     out = roles.Copywriter().run(ctx)
     assert set(out["notes"]) == {"7", "8"} and "Grace" in out["notes"]["8"]
     assert [(c["provider"], c["outcome"], c["fallback"]) for c in ctx.calls] == [
-        ("primary", "rate_limited", False), ("local", "ok", True), ("local", "ok", True)]  # fmt: skip
+        ("primary", "rate_limited", False),
+        ("local", "ok", True),
+        ("local", "ok", True),
+    ]
     assert len(scripted.seen) == 1  # the second call did not ask the cooling primary again
 
 
@@ -332,19 +344,26 @@ def test_the_planner_names_schema_errors_and_accepts_a_corrected_answer(scripted
     bad = json.dumps({"steps": [{"key": "write-copy", "agent": "poet", "input": {}}]})
     good = json.dumps({"steps": plan.default_graph(campaign=1, brief="b", leads=[1, 2], sender_accounts=[])})
     scripted.answers = [bad, good]
-    ctx = FakeContext({"campaign": 1, "brief": "b", "leads": [1, 2]}, role="activity_planner",
-                      providers={"fake": {"type": "scripted"}}, chain=["fake"])  # fmt: skip
+    ctx = FakeContext(
+        {"campaign": 1, "brief": "b", "leads": [1, 2]},
+        role="activity_planner",
+        providers={"fake": {"type": "scripted"}},
+        chain=["fake"],
+    )
     out = roles.ActivityPlanner().run(ctx)
     assert "steps[0].agent: 'poet' is not one of" in scripted.seen[1].messages[2]["content"]
     assert out["keys"] == ["write-copy", "summarise"] and ctx.extended[0][0]["agent"] == "copywriter"
 
 
 def test_the_local_planner_answers_with_the_default_graph():
-    ctx = FakeContext({"campaign": 4, "brief": "b", "leads": [1, 2, 3], "sender_accounts": [9], "batch_size": 2},
-                      role="activity_planner")  # fmt: skip
+    ctx = FakeContext(
+        {"campaign": 4, "brief": "b", "leads": [1, 2, 3], "sender_accounts": [9], "batch_size": 2},
+        role="activity_planner",
+    )
     out = roles.ActivityPlanner().run(ctx)
-    assert ctx.extended[0] == plan.default_graph(campaign=4, brief="b", leads=[1, 2, 3], sender_accounts=[9],
-                                                 batch_size=2)  # fmt: skip
+    assert ctx.extended[0] == plan.default_graph(
+        campaign=4, brief="b", leads=[1, 2, 3], sender_accounts=[9], batch_size=2
+    )
     assert out["provider"] == "local" and out["steps_added"] == 6
 
 

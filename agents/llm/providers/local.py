@@ -96,8 +96,10 @@ def _summary(ctx: dict[str, Any]) -> dict[str, Any]:
         cost=llm.get("cost", "0"),
         calls=llm.get("calls", 0),
     )
-    highlights = [f"{agent}: {', '.join(f'{n} {st}' for st, n in sorted(c.items()))}"
-                  for agent, c in sorted((s.get("steps") or {}).items())]  # fmt: skip
+    highlights = [
+        f"{agent}: {', '.join(f'{n} {st}' for st, n in sorted(c.items()))}"
+        for agent, c in sorted((s.get("steps") or {}).items())
+    ]
     recommendations = []
     if job.get("failed"):
         recommendations.append("Look at the failed steps' errors and retry them once the cause is fixed.")
@@ -105,8 +107,12 @@ def _summary(ctx: dict[str, Any]) -> dict[str, Any]:
         recommendations.append("Invitations are pending: schedule the follow-up round in a few days.")
     if not recommendations:
         recommendations.append("Keep the same cadence; add leads to grow the campaign.")
-    return {"headline": text.split(":")[0], "summary": text, "highlights": highlights,
-            "recommendations": recommendations}  # fmt: skip
+    return {
+        "headline": text.split(":")[0],
+        "summary": text,
+        "highlights": highlights,
+        "recommendations": recommendations,
+    }
 
 
 def _seo(ctx: dict[str, Any]) -> dict[str, Any]:
@@ -131,10 +137,13 @@ def _social(ctx: dict[str, Any]) -> dict[str, Any]:
     channels = list(ctx.get("channels") or ["linkedin", "x"])
     count = int(ctx.get("count") or 3)
     posts = [
-        {"channel": channels[i % len(channels)], "day": i + 1,
-         "text": pick("post", f"{topic}:{i}", topic=topic, n=3 + i)}
+        {
+            "channel": channels[i % len(channels)],
+            "day": i + 1,
+            "text": pick("post", f"{topic}:{i}", topic=topic, n=3 + i),
+        }
         for i in range(count)
-    ]  # fmt: skip
+    ]
     return {"posts": posts}
 
 
@@ -143,10 +152,13 @@ def _ads(ctx: dict[str, Any]) -> dict[str, Any]:
     channels = list(ctx.get("channels") or ["linkedin", "google"])
     daily = float(ctx.get("daily_budget") or 50)
     ads = [
-        {"channel": ch, "headline": f"{topic.capitalize()}, without the busywork"[:60],
-         "description": f"See how teams use {topic} to save hours every week. Start free."[:150]}
+        {
+            "channel": ch,
+            "headline": f"{topic.capitalize()}, without the busywork"[:60],
+            "description": f"See how teams use {topic} to save hours every week. Start free."[:150],
+        }
         for ch in channels
-    ]  # fmt: skip
+    ]
     share = round(1 / len(channels), 2)
     return {"ads": ads, "budget": {"daily": daily, "split": {ch: share for ch in channels}}}
 
