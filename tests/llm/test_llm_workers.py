@@ -23,7 +23,7 @@ from reachly.orchestration.models import Effect, Step, StepAttempt, UsageCounter
 from reachly.orchestration.services import job_start
 from reachly.tenants.models import Plan
 from tests.conftest import wait_for
-from tests.factories import CampaignFactory, LeadFactory, TenantFactory
+from tests.factories import CampaignFactory, LeadFactory, TenantFactory, allow
 from tests.helpers import step_statuses, wait_job
 from tests.llm.fake_server import FakeLLMServer, Reply
 
@@ -199,3 +199,34 @@ def test_the_planners_graph_runs_end_to_end_on_the_local_provider(workers):
         assert counters[agent].llm_tokens == billed > 0 and counters[agent].llm_cost == 0
     job.refresh_from_db()
     assert (job.total_steps, job.succeeded_steps) == (3, 3)
+
+
+def test_a_planner_answering_invalid_json_is_reprompted_then_rejected_with_a_clear_error(workers, server):
+    answer = Reply(text="Sure! First, write copy. Then reach out to everyone.", model="gpt-4.1-mini-2025-04-14")
+    server.script("openai", [], default=answer)
+    env = {"REACHLY_LLM_CHAIN": "openai", "REACHLY_LLM_OPENAI_BASE_URL": server.url("openai")}
+    workers.start(["control"], beat=True)
+    workers.start("agent.activity_planner", extra_env=env)
+    tenant = TenantFactory()
+    allow(tenant, "activity_planner", model_override="gpt-4.1-mini")
+    campaign = CampaignFactory(tenant=tenant, brief=BRIEF)
+    LeadFactory(campaign=campaign)
+
+    job = campaign_job_start(campaign)
+    wait_job(job, "failed", timeout=60)
+
+    step = Step.objects.get(job=job, key="plan")
+    assert step.status == "failed" and step.attempts == 1  # permanent: not retried
+    assert step.error["type"] == "PermanentError" and not step.error["retryable"]
+    assert step.error["message"].startswith(
+        "planner.graph: the model's answer was still invalid after 3 tries: the answer is not JSON"
+    )
+    assert step.error["details"]["tries"] == 3
+    sent = server.received("openai")
+    assert len(sent) == 3 and {r["body"]["model"] for r in sent} == {"gpt-4.1-mini"}
+    assert "That answer was invalid" in sent[2]["body"]["messages"][-1]["content"]
+    # Each answer was paid for (the provider did answer), once.
+    calls = LLMCall.objects.filter(step=step)
+    assert [(c.outcome, c.model) for c in calls] == [("ok", "gpt-4.1-mini-2025-04-14")] * 3
+    assert {c.cost for c in calls} == {pricing.cost("gpt-4.1-mini", 100, 50)} != {Decimal(0)}
+    assert list(step_statuses(job)) == ["plan"]  # nothing was added to the job
