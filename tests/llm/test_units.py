@@ -404,3 +404,20 @@ def test_the_other_roles_give_structured_output_on_the_local_provider():
     summary = roles.DataAnalyst().run(FakeContext(role="data_analyst"))
     assert summary["summary"].startswith('Job "demo" is running: 2 of 3 steps succeeded')
     assert summary["metrics"]["leads"]["total"] == 2
+
+
+def test_the_system_check_names_a_bad_endpoint_and_an_unknown_chain_provider(settings):
+    from reachly.llm.checks import llm_providers_check
+
+    assert llm_providers_check() == []
+    settings.REACHLY_LLM_PROVIDERS = {
+        **settings.REACHLY_LLM_PROVIDERS,
+        "vllm": {"type": "openai", "base_url": "gopher://x"},
+    }
+    settings.REACHLY_LLM_ROLE_CHAINS = {"copywriter": ["vllm", "ollama"]}
+    errors = llm_providers_check()
+    assert [(e.id, e.obj) for e in errors] == [
+        ("reachly.llm.E001", "REACHLY_LLM_PROVIDERS['vllm']"),
+        ("reachly.llm.E002", "REACHLY_LLM_ROLE_CHAINS['copywriter']"),
+    ]
+    assert "scheme must be http or https" in errors[0].msg and "'ollama'" in errors[1].msg
