@@ -332,3 +332,45 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# ---------------------------------------------------------------------------
+# Browser agents and the sandbox network (agents/browser/, reachly/sandbox/)
+# ---------------------------------------------------------------------------
+# The sandbox: a small professional network served by Reachly itself, the
+# browser agents' default target (shared/DESIGN.md, "Embedded defaults").
+# On by default everywhere but production.
+REACHLY_SANDBOX_ENABLED = env.bool("REACHLY_SANDBOX_ENABLED", default=REACHLY_ENV != "prod")
+# Where browser workers find it (its login page is `<url>login`).
+REACHLY_SANDBOX_URL = env.str("REACHLY_SANDBOX_URL", default=REACHLY_BASE_URL.rstrip("/") + "/sandbox/")
+# Its behaviour: invitations are accepted after this delay (per-member
+# override), and trouble, off by default so runs are deterministic.
+REACHLY_SANDBOX_ACCEPT_SECONDS = env.float("REACHLY_SANDBOX_ACCEPT_SECONDS", default=30.0)
+REACHLY_SANDBOX_SLOW_RATE = env.float("REACHLY_SANDBOX_SLOW_RATE", default=0.0)
+REACHLY_SANDBOX_SLOW_SECONDS = env.float("REACHLY_SANDBOX_SLOW_SECONDS", default=2.0)
+REACHLY_SANDBOX_CHALLENGE_RATE = env.float("REACHLY_SANDBOX_CHALLENGE_RATE", default=0.0)
+REACHLY_SANDBOX_CHALLENGE_SECONDS = env.float("REACHLY_SANDBOX_CHALLENGE_SECONDS", default=60.0)
+REACHLY_SANDBOX_ACTIONS_PER_HOUR = env.int("REACHLY_SANDBOX_ACTIONS_PER_HOUR", default=300)
+
+# Chromium: this binary, else Playwright's own, else Debian's.
+REACHLY_CHROMIUM = env.str("REACHLY_CHROMIUM", default="")
+REACHLY_BROWSER_HEADLESS = env.bool("REACHLY_BROWSER_HEADLESS", default=True)
+# A context is closed and reopened from its saved state after this many
+# page loads: Chromium's per-context memory grows with history and caches.
+REACHLY_BROWSER_PAGES_PER_CONTEXT = env.int("REACHLY_BROWSER_PAGES_PER_CONTEXT", default=200)
+# Account contexts kept open per worker process (least recently used closed first).
+REACHLY_BROWSER_MAX_CONTEXTS = env.int("REACHLY_BROWSER_MAX_CONTEXTS", default=10)
+REACHLY_BROWSER_TIMEOUT_SECONDS = env.float("REACHLY_BROWSER_TIMEOUT_SECONDS", default=30.0)
+# Human pacing: a random pause in [min, max] seconds before each action.
+# Tests and benchmarks set both to 0.
+_TESTING = REACHLY_ENV == "test"
+REACHLY_BROWSER_PACE_MIN_SECONDS = env.float("REACHLY_BROWSER_PACE_MIN_SECONDS", default=0.0 if _TESTING else 2.0)
+REACHLY_BROWSER_PACE_MAX_SECONDS = env.float("REACHLY_BROWSER_PACE_MAX_SECONDS", default=0.0 if _TESTING else 6.0)
+# How long an account rests when the network pushes back.
+REACHLY_BROWSER_CHALLENGE_COOL_DOWN_SECONDS = env.float("REACHLY_BROWSER_CHALLENGE_COOL_DOWN_SECONDS", default=1800.0)
+REACHLY_BROWSER_TOO_MANY_COOL_DOWN_SECONDS = env.float("REACHLY_BROWSER_TOO_MANY_COOL_DOWN_SECONDS", default=3600.0)
+# Follow-ups wait for invitations to be accepted: look again this often, give up after that long.
+REACHLY_FOLLOW_UP_RECHECK_SECONDS = env.float("REACHLY_FOLLOW_UP_RECHECK_SECONDS", default=3600.0)
+REACHLY_FOLLOW_UP_WAIT_SECONDS = env.float("REACHLY_FOLLOW_UP_WAIT_SECONDS", default=14 * 86400.0)
+# The content researcher may visit private, loopback and link-local
+# addresses only where this is on (never by default in production: SSRF).
+REACHLY_RESEARCH_ALLOW_PRIVATE = env.bool("REACHLY_RESEARCH_ALLOW_PRIVATE", default=REACHLY_ENV != "prod")

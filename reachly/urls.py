@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from reachly.live import views as live_views
 
@@ -9,3 +10,7 @@ urlpatterns = [
     path("api/v1/live/ticket", live_views.ticket, name="live-ticket"),
     path("api/v1/jobs/<int:pk>/stream", live_views.job_stream, name="job-stream"),
 ]
+
+# The sandbox network (reachly/sandbox/): the browser agents' built-in target.
+if settings.REACHLY_SANDBOX_ENABLED:
+    urlpatterns += [path("sandbox/", include("reachly.sandbox.urls"))]
