@@ -173,7 +173,7 @@ class _Run:
         try:
             with pool.session(key, load=ctx.session_load, save=ctx.session_save) as browser:
                 self.browser = browser
-                self.site = self.site_cls(browser.page, settings.REACHLY_SANDBOX_URL)
+                self.site = self.site_cls(browser.page, self.site_cls.base_url())
                 waiting: list[int] = []
                 for lead_id in self.plan.lead_ids:
                     if str(lead_id) in self.results:
@@ -277,7 +277,13 @@ class _Run:
             return action()
         except NeedsLogin:
             self._login()
+        try:
             return action()
+        except NeedsLogin:
+            raise PermanentError(
+                f"signed in to {self.account['network']}, but {self.site.page.url} still asks to sign in:"
+                f" do the leads' profile URLs belong to {self.site.base_url}?"
+            ) from None
 
     def _login(self) -> None:
         login, password = self.ctx.credentials()

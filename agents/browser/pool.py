@@ -69,6 +69,54 @@ def allow_orm_beside_playwright() -> None:
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+# Chromium features turned off on top of Playwright's own list. Every
+# context is a window, and each window loads the omnibox popup WebUI in a
+# renderer of its own: ~44 MB PSS per account for a UI nobody sees
+# (benchmarks/browser_memory.py: 10 contexts 1074 -> 670 MB PSS).
+EXTRA_DISABLED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup")
+# Chromium honours only the last --disable-features switch, so ours must
+# repeat Playwright's list: read once per process from the first browser's
+# command line ("" where that is not possible: then Playwright's list alone).
+_playwright_features: str | None = None
+
+
+def _features_switch(browser: Browser) -> str:
+    """The --disable-features switch Playwright launched `browser` with."""
+    try:
+        cdp = browser.new_browser_cdp_session()
+        processes = cdp.send("SystemInfo.getProcessInfo")["processInfo"]
+        cdp.detach()
+        pid = next(p["id"] for p in processes if p["type"] == "browser")
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().decode(errors="replace").split("\0")
+    except (PlaywrightError, OSError, StopIteration, KeyError):
+        return ""
+    return next((a for a in args if a.startswith("--disable-features=")), "")
+
+
+def launch(playwright: Playwright) -> Browser:
+    """Launch Chromium the way every Reachly browser runs (also used by the
+    benchmarks' baselines, so both sides get the same flags)."""
+    global _playwright_features
+    path = chromium_path(playwright)
+    log.info("launching Chromium %s in process %s", path, os.getpid())
+    options: dict[str, Any] = {
+        "executable_path": path,
+        "headless": settings.REACHLY_BROWSER_HEADLESS,
+        "args": list(LAUNCH_ARGS),
+    }
+    if _playwright_features is None:
+        browser = playwright.chromium.launch(**options)
+        _playwright_features = _features_switch(browser)
+        if not _playwright_features:
+            return browser
+        browser.close()
+    if _playwright_features:
+        options["ignore_default_args"] = [_playwright_features]
+        options["args"].append(",".join([_playwright_features, *EXTRA_DISABLED_FEATURES]))
+    return playwright.chromium.launch(**options)
+
+
 StateLoader = Callable[[], dict[str, Any] | None]
 StateSaver = Callable[[dict[str, Any]], None]
 
@@ -180,11 +228,7 @@ class BrowserPool:
         if self._playwright is None:
             allow_orm_beside_playwright()
             self._playwright = sync_playwright().start()
-        path = chromium_path(self._playwright)
-        log.info("launching Chromium %s in process %s", path, os.getpid())
-        return self._playwright.chromium.launch(
-            executable_path=path, headless=settings.REACHLY_BROWSER_HEADLESS, args=LAUNCH_ARGS
-        )
+        return launch(self._playwright)
 
     def alive(self) -> bool:
         return self._browser is not None and self._browser.is_connected()

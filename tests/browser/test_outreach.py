@@ -260,3 +260,44 @@ def test_follow_ups_message_those_who_accepted_and_skip_those_who_do_not_in_time
     }
     follow = Step.objects.get(job=job, key="follow-up")
     assert StepAttempt.objects.filter(step=follow, outcome="rate_limited", error__contains="waiting for").exists()
+
+
+def test_pause_stops_between_two_leads_and_resume_continues_without_resending(workers, sandbox_url):
+    from reachly.orchestration.services import job_pause, job_resume
+
+    tenant, accounts, leads = _world(sandbox_url, 6, ["sender-a"], accept_after_seconds=3600)
+    Member.objects.filter(handle="sender-a").update(action_delay_seconds=0.3)
+    _start(workers, sandbox_url)
+
+    job = job_start(tenant=tenant, steps=[_copy_step({}), *_invite_steps(accounts, leads, per_step=6)])
+    wait_for(lambda: len(selectors.invitations()) >= 2, timeout=60, what="2 invitations")
+    job_pause(job)
+    step = Step.objects.get(job=job, agent="outreach")
+    wait_for(lambda: Step.objects.get(pk=step.pk).status == "paused", timeout=30, what="the step to pause")
+    sent_while_paused = len(selectors.invitations())
+    assert 2 <= sent_while_paused < 6
+    assert Step.objects.get(pk=step.pk).checkpoint["results"]  # progress kept
+
+    job_resume(job)
+    wait_job(job, timeout=90)
+    assert Counter(i["recipient"] for i in selectors.invitations()) == Counter({f"lead-{n}": 1 for n in range(1, 7)})
+
+
+def test_an_accounts_daily_invitation_cap_holds_the_step_until_its_next_day(workers, sandbox_url):
+    tenant, accounts, leads = _world(sandbox_url, 5, ["sender-a"], accept_after_seconds=3600)
+    SenderAccount.objects.filter(pk=accounts[0].pk).update(daily_invite_cap=3, timezone="Europe/Paris")
+    _start(workers, sandbox_url)
+
+    job = job_start(tenant=tenant, steps=[_copy_step({}), *_invite_steps(accounts, leads, per_step=5)])
+    step = Step.objects.get(job=job, agent="outreach")
+    wait_for(
+        lambda: StepAttempt.objects.filter(step=step, outcome="rate_limited").exists(),
+        timeout=60,
+        what="the cap to stop the step",
+    )
+    step.refresh_from_db()
+    assert len(selectors.invitations()) == 3
+    assert step.status == "ready" and f"account:{accounts[0].id}:invite" in step.wait_reason
+    assert len(step.checkpoint["results"]) == 3  # the 4th lead waits for tomorrow, not failed
+    job.refresh_from_db()
+    assert job.status == "running"

@@ -63,10 +63,18 @@ class TooManyRequests(Pushback):
 class Site(ABC):
     network: ClassVar[str]
     note_limit: ClassVar[int]
+    # The setting holding the network's base URL (its sign-in page is there).
+    url_setting: ClassVar[str]
 
     def __init__(self, page: Page, base_url: str):
         self.page = page
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+
+    @classmethod
+    def base_url(cls) -> str:
+        from django.conf import settings
+
+        return getattr(settings, cls.url_setting)
 
     @abstractmethod
     def login(self, username: str, password: str) -> None:

@@ -69,6 +69,7 @@ _INSPECT = """
 class SandboxSite(Site):
     network = "sandbox"
     note_limit = 300
+    url_setting = "REACHLY_SANDBOX_URL"
 
     # -- reading pages ---------------------------------------------------------
     def _inspect(self) -> dict[str, Any]:
