@@ -29,7 +29,7 @@ import time
 
 import psutil
 from harness import Bench
-from sandbox_site import PASSWORD, invite_steps, run_job, serve, world
+from _sandbox import PASSWORD, invite_steps, run_job, serve, world
 
 N = int(os.environ.get("BENCH_ACCOUNTS", "10"))
 SETTLE_SECONDS = 3.0

@@ -24,7 +24,7 @@ import sys
 import time
 
 from harness import Bench
-from sandbox_site import PASSWORD, invite_steps, run_job, serve, world
+from _sandbox import PASSWORD, invite_steps, run_job, serve, world
 
 N = int(os.environ.get("BENCH_LEADS", "40"))
 PER_STEP = 10
