@@ -7,7 +7,7 @@ THE CONTRACT with the outreach agent (issue 3) — do not change it:
                                         "messages": {"<lead id>": follow-up text}}
     invite-<acc>-<n>    outreach     sender_account acc, depends on write-copy,
                                      {"action": "invite", "leads": [ids], "notes_from": "write-copy"}
-    follow-up-<acc>-<n> outreach     sender_account acc, depends on invite-<acc>-<n>,
+    follow-up-<acc>-<n> outreach     sender_account acc, depends on invite-<acc>-<n> and write-copy,
                                      {"action": "follow_up", "leads": [same ids], "messages_from": "write-copy"}
     summarise           data_analyst depends on every outreach step (else on write-copy)
 
@@ -61,7 +61,9 @@ def default_graph(
                     "agent": "outreach",
                     "sender_account": acc,
                     "input": {"action": "follow_up", "leads": batch, "messages_from": COPY_KEY},
-                    "depends_on": [invite],
+                    # The agent reads the messages from ctx.upstream(): only
+                    # the outputs of the steps it depends on.
+                    "depends_on": [COPY_KEY, invite],
                 }
             )
             outreach_keys += [invite, follow]

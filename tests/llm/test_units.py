@@ -85,7 +85,7 @@ def test_the_default_graph_follows_the_outreach_contract():
         "agent": "outreach",
         "sender_account": 20,
         "input": {"action": "follow_up", "leads": [2, 4], "messages_from": "write-copy"},
-        "depends_on": ["invite-20-1"],
+        "depends_on": ["write-copy", "invite-20-1"],
     }
     assert sorted(by_key["summarise"]["depends_on"]) == sorted(k for k in by_key if k.startswith(("invite", "follow")))
     assert plan.check(steps, leads=[1, 2, 3, 4, 5], sender_accounts=[10, 20], taken_keys=["plan"]) == []
