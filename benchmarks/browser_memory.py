@@ -28,8 +28,8 @@ import sys
 import time
 
 import psutil
-from harness import Bench
 from _sandbox import PASSWORD, invite_steps, run_job, serve, world
+from harness import Bench
 
 N = int(os.environ.get("BENCH_ACCOUNTS", "10"))
 SETTLE_SECONDS = 3.0

@@ -23,8 +23,8 @@ import subprocess
 import sys
 import time
 
-from harness import Bench
 from _sandbox import PASSWORD, invite_steps, run_job, serve, world
+from harness import Bench
 
 N = int(os.environ.get("BENCH_LEADS", "40"))
 PER_STEP = 10
