@@ -88,9 +88,14 @@ def test_it_invites_20_leads_across_2_accounts_each_exactly_once_with_the_right_
     tenant, accounts, leads = _world(sandbox_url, 20, ["sender-a", "sender-b"], accept_after_seconds=3600)
     # The copywriter wrote notes for all but the last two leads: they get the default.
     notes = {str(lead.id): f"Hi {lead.first_name}, a note written for lead {lead.id}." for lead in leads[:18]}
+    # Charlie's lead (another tenant) slipped into a step's input: not touched.
+    charlie = sandbox.member_create(handle="charlie-lead", name="Charlie Chaplin")
+    charlies_lead = LeadFactory(profile_url=sandbox.profile_url(charlie, sandbox_url))
+    steps = _invite_steps(accounts, leads, per_step=5)
+    steps[0].input["leads"].append(charlies_lead.id)
     _start(workers, sandbox_url)
 
-    job = job_start(tenant=tenant, steps=[_copy_step(notes), *_invite_steps(accounts, leads, per_step=5)])
+    job = job_start(tenant=tenant, steps=[_copy_step(notes), *steps])
     wait_job(job, timeout=180)
 
     received = selectors.invitations()
@@ -106,6 +111,11 @@ def test_it_invites_20_leads_across_2_accounts_each_exactly_once_with_the_right_
             assert note.startswith(f"Hi {lead.first_name},") and lead.company in note and len(note) <= 300
 
     assert set(Lead.objects.filter(tenant=tenant).values_list("status", flat=True)) == {"invited"}
+    assert "charlie-lead" not in by_recipient
+    charlies_lead.refresh_from_db()
+    assert charlies_lead.status == "new"
+    first = Step.objects.get(job=job, key=steps[0].key).output
+    assert first["results"][str(charlies_lead.id)] == {"status": "failed", "detail": "no such lead in this tenant"}
     outputs = [s.output for s in Step.objects.filter(job=job, agent="outreach")]
     assert sum(o["counts"].get("invited", 0) for o in outputs) == 20
     # Each account signed in once; its later steps reused the session.
