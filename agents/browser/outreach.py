@@ -194,7 +194,7 @@ class _Run:
                     self.results[str(lead_id)] = outcome
                     self._checkpoint()
                 if waiting:
-                    self._wait_or_skip(waiting, leads)
+                    self._wait_or_skip(waiting)
         except Pushback as trouble:
             self._cool_down(trouble)
         except LoginFailed as exc:
@@ -383,7 +383,7 @@ class _Run:
         self.ctx.lead_update(lead_id, "messaged", "follow-up sent")
         return {"status": "messaged", "message_source": source}
 
-    def _wait_or_skip(self, waiting: list[int], leads: dict[int, dict[str, Any]]) -> None:
+    def _wait_or_skip(self, waiting: list[int]) -> None:
         now = time.time()
         if self.wait_until is None:
             self.wait_until = now + self.plan.wait_seconds

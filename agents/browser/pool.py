@@ -3,16 +3,17 @@
 shared/DESIGN.md, principle 8 ("Bounded resources"). The seeds' model was a
 Chrome per user (~200 MB each); here a worker process runs one Chromium and
 gives each sender account its own browser context (cookies, storage, cache
-isolated from the others), which costs a few MB, not a browser.
+isolated from the others), which costs a renderer (tens of MB), not a
+browser (benchmarks/browser_memory.py).
 
 * Lazy: Chromium is launched on first use in the process that uses it.
   Celery's prefork pool forks its children from the parent, and a browser
   (its driver pipes, its greenlet-bound event loop) does not survive a
   fork, so the parent never launches one; a pool created before a fork is
   left alone by the child, which makes its own (see `get()`).
-* Relaunched if it dies: every `session()` checks the connection; a dead
-  browser (or driver) is replaced and its contexts are recreated from the
-  session state saved in the database.
+* Relaunched if it dies: a context about to be reused gets one cheap round
+  trip first; a dead browser (or driver) is replaced and the contexts are
+  recreated from the session state saved in the database.
 * Bounded: at most REACHLY_BROWSER_MAX_CONTEXTS contexts (least recently
   used closed first) and each context is recycled after
   REACHLY_BROWSER_PAGES_PER_CONTEXT page loads (state saved, context closed,
@@ -72,7 +73,8 @@ def allow_orm_beside_playwright() -> None:
 # Chromium features turned off on top of Playwright's own list. Every
 # context is a window, and each window loads the omnibox popup WebUI in a
 # renderer of its own: ~44 MB PSS per account for a UI nobody sees
-# (benchmarks/browser_memory.py: 10 contexts 1074 -> 670 MB PSS).
+# (measured here: 10 contexts on a small page, 1074 -> 670 MB PSS for the
+# whole tree; benchmarks/browser_memory.py runs with it off).
 EXTRA_DISABLED_FEATURES = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup")
 # Chromium honours only the last --disable-features switch, so ours must
 # repeat Playwright's list: read once per process from the first browser's
