@@ -364,6 +364,11 @@ class StepAdmin(ReadOnlyAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("orchestration.change_step")
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Read-only: a step changes through the retry action only.
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="job")
     def job_link(self, step: Step) -> str:
         return admin_link(step.job)

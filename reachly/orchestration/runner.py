@@ -28,6 +28,7 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from agents import registry
 from agents.base import AgentError, LeaseLost, RateLimited, StopRequested
 from reachly.core import sql
+from reachly.ops import metrics
 from reachly.orchestration import effects, leases, lifecycle, limiter, limits, signals, usage
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,8 @@ def run(message: dict[str, Any]) -> str:
         decision.refund()
         return "stale"
 
+    metrics.step_started(claimed.agent)  # ops: Prometheus series (reachly/ops/metrics.py)
+    started = time.monotonic()
     lease = leases.keeper().hold(claimed.id, claimed.fencing_token)
     ctx = StepRun(claimed, subject, lease)
     token = claimed.fencing_token
@@ -246,6 +249,7 @@ def run(message: dict[str, Any]) -> str:
         leases.keeper().drop(lease)
         limiter.release(decision)
 
+    metrics.step_finished(claimed.agent, outcome.status if outcome else "lost", time.monotonic() - started)
     if outcome is None:
         return "lost"
     signals.trigger_dispatch(outcome.roles, on_commit=False)
