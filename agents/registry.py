@@ -61,6 +61,8 @@ class AgentSpec:
     standard: bool = True  # one of the seven agents of the plan matrix
     default_priority: int = 5
     limits: tuple[LimitSpec, ...] = field(default_factory=tuple)
+    # Steps short enough (milliseconds) to travel several to a message.
+    batchable: bool = False
 
     @property
     def queue(self) -> str:
@@ -145,6 +147,7 @@ AGENTS: dict[str, AgentSpec] = {
             standard=False,
             # The CSV-merger seed's default delivery rate.
             limits=(LimitSpec(20, "second"),),
+            batchable=True,
         ),
         AgentSpec(
             "notification",
@@ -153,6 +156,7 @@ AGENTS: dict[str, AgentSpec] = {
             "Sends e-mail through Django's mail backend.",
             "agents.http.notify:Notification",
             standard=False,
+            batchable=True,
         ),
         AgentSpec(
             "test",
@@ -161,6 +165,7 @@ AGENTS: dict[str, AgentSpec] = {
             "A configurable no-op / sleep / fail / effect agent for tests and benchmarks.",
             "agents.testing:TestAgent",
             standard=False,
+            batchable=True,
         ),
     )
 }

@@ -45,7 +45,8 @@ class TestAgent:
             if sleep:
                 time.sleep(sleep)  # the "action": not interruptible, like a page load
             processed.append(item)
-            ctx.checkpoint({"next": item + 1, "processed": processed})
+            if item + 1 < items:  # after the last item, success records it all
+                ctx.checkpoint({"next": item + 1, "processed": processed})
 
         fail = spec.get("fail")
         if fail and ctx.attempt < int(spec.get("fail_times", 1 << 30)):

@@ -114,6 +114,13 @@ if env.bool("DB_PGBOUNCER", default=False):
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"].setdefault("OPTIONS", {})
+# Server-side parameter binding lets psycopg prepare the hot statements
+# (claim, finish, admit) after a few uses instead of planning them anew.
+DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool(
+    "DB_SERVER_SIDE_BINDING", default=not env.bool("DB_PGBOUNCER", default=False)
+)
+if DATABASES["default"]["OPTIONS"]["server_side_binding"]:
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD", default=5)
 DATABASES["default"]["OPTIONS"].setdefault("application_name", env.str("DB_APPLICATION_NAME", default="reachly"))
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_reachly")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -134,15 +141,13 @@ CACHES = {
     }
 }
 
+# Pub/sub layer: a group send is one PUBLISH whatever the number of
+# listeners; nothing is stored (a reconnecting client replays from the
+# database, see reachly/live).
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [REDIS_URL],
-            "prefix": REACHLY_REDIS_PREFIX + "channels",
-            "capacity": 1000,
-            "expiry": 30,
-        },
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": REACHLY_REDIS_PREFIX + "channels"},
     }
 }
 
@@ -189,6 +194,11 @@ CELERY_TASK_SEND_SENT_EVENT = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Default queue for anything not routed explicitly: the control plane.
 CELERY_TASK_DEFAULT_QUEUE = "control"
+# Celery's Django fixup closes the database connection after EVERY task
+# unless this is set: reconnecting cost ~15 ms per step (measured with
+# py-spy, benchmarks/throughput.py). Connections are still health-checked
+# (CONN_HEALTH_CHECKS) and recycled after CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=10_000)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_MAX_MEMORY_PER_CHILD_KB", default=0) or None
 
 # ---------------------------------------------------------------------------
@@ -201,7 +211,14 @@ REACHLY_HEARTBEAT_SECONDS = env.float("REACHLY_HEARTBEAT_SECONDS", default=5.0)
 # How many admitted-but-not-started steps each agent queue may hold. Short
 # queues are what makes fairness and priority work: the order lives in
 # PostgreSQL, not in Redis lists.
-REACHLY_QUEUE_DEPTH = env.int("REACHLY_QUEUE_DEPTH", default=8)
+# 16 measured best for throughput on 2 cores with batching (benchmarks/
+# throughput.py) while keeping the fairness bound small (tests/orchestration).
+REACHLY_QUEUE_DEPTH = env.int("REACHLY_QUEUE_DEPTH", default=16)
+# Minimum time between two dispatcher passes of one agent under load: a pass
+# costs nearly the same for one step as for ten (benchmarks/throughput.py).
+REACHLY_DISPATCH_INTERVAL = env.float("REACHLY_DISPATCH_INTERVAL", default=0.005)
+# At most this many steps of a batchable agent (short steps) per message.
+REACHLY_MESSAGE_BATCH = env.int("REACHLY_MESSAGE_BATCH", default=8)
 # Aging: a waiting step gains one priority level per this many seconds, so
 # batch work (10) reaches urgent (1) after ~9 intervals and is never starved.
 REACHLY_AGING_SECONDS = env.float("REACHLY_AGING_SECONDS", default=30.0)

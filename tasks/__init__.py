@@ -3,4 +3,4 @@
 A plain package, not a Django app: listed in the Celery app's `include`.
 """
 
-from tasks import control, steps  # noqa: F401
+from tasks import control, diagnostics, steps  # noqa: F401

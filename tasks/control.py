@@ -13,7 +13,13 @@ from reachly.orchestration import dispatcher, reaper, reconciler
 
 @shared_task(name="reachly.dispatch", ignore_result=True)
 def dispatch(role: str) -> int:
-    return dispatcher.dispatch(role)
+    return dispatcher.dispatch_while_dirty(role)
+
+
+@shared_task(name="reachly.dispatch_timer", ignore_result=True)
+def dispatch_timer(role: str) -> int:
+    """A pass at the moment a waiting step becomes due."""
+    return dispatcher.timer_fired(role)
 
 
 @shared_task(name="reachly.dispatch_all", ignore_result=True)

@@ -30,6 +30,7 @@ One pass for one agent role:
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -105,26 +106,81 @@ SELECT c.*, ol.timezone AS tz, statement_timestamp() AS now
 """
 
 
+def dispatch_while_dirty(role: str, budget_seconds: float = 1.0) -> int:
+    """Run passes for `role` while triggers keep marking it dirty.
+
+    Triggers (a step finished, a job started) mark the role dirty and start
+    at most one of these loops per role; each pass then admits whatever
+    freed up since the last one, in a batch. After `budget_seconds` the loop
+    hands over to a fresh task so other roles get the control worker too.
+    """
+    admitted = 0
+    deadline = time.monotonic() + budget_seconds
+    while True:
+        while signals.take_dirty(role):
+            started = time.monotonic()
+            admitted += dispatch(role)
+            # Pace passes: a pass costs about as much for one step as for
+            # ten, so under load let a few completions gather first.
+            time.sleep(max(0.0, settings.REACHLY_DISPATCH_INTERVAL - (time.monotonic() - started)))
+            if time.monotonic() > deadline:
+                signals.hand_over(role)
+                return admitted
+        if not signals.release_active(role):
+            return admitted
+
+
 def dispatch(role: str) -> int:
     """One dispatcher pass for `role`; returns how many steps it admitted."""
-    signals.dispatch_started(role)
     admitted: list[dict[str, Any]] = []
     next_due: float | None = None
     with transaction.atomic():
         sql.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_NAMESPACE, role])
         room = settings.REACHLY_QUEUE_DEPTH - _enqueued(role)
-        if room > 0:
+        # Refill in batches: wait until a good part of the queue drained
+        # (each completion triggers a pass, so the queue never runs dry).
+        # An idle queue always has room, so a lone step is admitted at once.
+        if room >= _min_batch():
             candidates = [Candidate(**row) for row in sql.fetchall(_CANDIDATES_SQL, {"role": role, "k": room})]
             if candidates:
                 admitted = _admit(role, _choose(role, candidates, room))
             if len(admitted) < room:
                 next_due = _seconds_to_next_due(role)
     if admitted:
-        publish.steps(role, admitted)
+        publish.steps(role, admitted, per_message=_per_message(role, len(admitted)))
         _mark_served(role, {row["tenant_id"] for row in admitted})
     if next_due is not None:
         _schedule_wakeup(role, next_due)
     return len(admitted)
+
+
+def _per_message(role: str, admitted: int) -> int:
+    """Steps per message: batch short steps, but never so many that a
+    worker slot consuming the queue would get none."""
+    if not registry.get(role).batchable or admitted < 2:
+        return 1
+    slots = _consumer_slots(role)
+    return max(1, min(settings.REACHLY_MESSAGE_BATCH, -(-admitted // max(1, slots))))
+
+
+_slots_cache: dict[str, tuple[float, int]] = {}
+
+
+def _consumer_slots(role: str) -> int:
+    """Worker slots consuming agent.<role>, from worker presence (cached 5 s)."""
+    from reachly.ops.workers import live_workers
+
+    now = time.monotonic()
+    cached = _slots_cache.get(role)
+    if cached is None or now - cached[0] > 5:
+        queue = f"agent.{role}"
+        slots = sum(w.get("concurrency", 1) for w in live_workers() if queue in w.get("queues", []))
+        _slots_cache[role] = cached = (now, slots or settings.REACHLY_QUEUE_DEPTH)
+    return cached[1]
+
+
+def _min_batch() -> int:
+    return max(1, settings.REACHLY_QUEUE_DEPTH // 2)
 
 
 def roles_with_due_work() -> list[str]:
@@ -158,7 +214,7 @@ def _active_per_tenant(role: str, tenant_ids: list[int]) -> dict[int, int]:
 
 def _choose(role: str, candidates: list[Candidate], room: int) -> list[Candidate]:
     tenant_ids = sorted({c.tenant_id for c in candidates})
-    allocs = allocations(tenant_ids, [role])
+    allocs = _allocations(tenant_ids, role)
     active = _active_per_tenant(role, tenant_ids)
     used = usage.steps_this_month(tenant_ids)
     used_agent = {t: used.get((t, role), 0) for t in tenant_ids}
@@ -207,6 +263,22 @@ def _choose(role: str, candidates: list[Candidate], room: int) -> list[Candidate
             used_agent[c.tenant_id] += 1
             used_total[c.tenant_id] += 1
     return chosen
+
+
+_alloc_cache: dict[tuple[int, str], tuple[float, Any]] = {}
+
+
+def _allocations(tenant_ids: list[int], role: str) -> dict:
+    """Allocations, cached per process for REACHLY_LIMIT_RULES_TTL seconds:
+    read on every pass, changed by an operator now and then (~30% of a
+    pass's cost when read each time)."""
+    now = time.monotonic()
+    ttl = settings.REACHLY_LIMIT_RULES_TTL
+    missing = [t for t in tenant_ids if now - _alloc_cache.get((t, role), (-1e9, None))[0] > ttl]
+    if missing:
+        for key, alloc in allocations(missing, [role]).items():
+            _alloc_cache[key] = (now, alloc)
+    return {(t, role): _alloc_cache[(t, role)][1] for t in tenant_ids if (t, role) in _alloc_cache}
 
 
 def _not_admissible(alloc, used_agent: int, used_total: int, c: Candidate) -> tuple[str, datetime | None]:
@@ -297,7 +369,9 @@ def _schedule_wakeup(role: str, seconds: float) -> None:
         return
     from reachly.celery import app
 
-    seconds = max(seconds, 0.0)
+    # A few ms late rather than early: a pass that finds the step not yet
+    # due would have to schedule another wake-up.
+    seconds = max(seconds, 0.0) + 0.003
     due_ms = int((timezone.now().timestamp() + seconds) * 1000)
     key = rds.key("dispatch", "timer", role)
     client = rds.client()
@@ -305,7 +379,13 @@ def _schedule_wakeup(role: str, seconds: float) -> None:
     if current is not None and int(current) <= due_ms:
         return  # an earlier (or the same) wake-up is already scheduled
     client.set(key, due_ms, px=int(seconds * 1000) + 200)
-    app.send_task("reachly.dispatch", args=[role], queue="control", countdown=seconds)
+    app.send_task("reachly.dispatch_timer", args=[role], queue="control", countdown=seconds)
+
+
+def timer_fired(role: str) -> int:
+    """The wake-up scheduled by _schedule_wakeup: forget it, then pass."""
+    rds.client().delete(rds.key("dispatch", "timer", role))
+    return dispatch(role)
 
 
 def _served(role: str) -> dict[int, int]:

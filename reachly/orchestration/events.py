@@ -50,8 +50,7 @@ def emit(job_id: int, events: EventsArg, *, job_updates: str = "", params: dict 
         f"""
         UPDATE orchestration_job SET last_seq = last_seq + %(n)s {extra}
         WHERE id = %(job_id)s
-        RETURNING id, tenant_id, status, total_steps, succeeded_steps, failed_steps,
-                  cancelled_steps, last_seq, now() AS ts
+        RETURNING {JOB_RETURNING.format(t="orchestration_job")}
         """,
         {"n": n, "job_id": job_id, **(params or {})},
     )
@@ -60,21 +59,60 @@ def emit(job_id: int, events: EventsArg, *, job_updates: str = "", params: dict 
     if callable(events):
         events = events(job)
         assert len(events) == 1, "an event factory must make exactly one event"
-    if n:
-        first = job["last_seq"] - n + 1
-        rows = [
-            (job_id, job["tenant_id"], first + i, e.type, e.step_id, json.dumps(e.data), job["ts"])
-            for i, e in enumerate(events)
-        ]
-        with transaction.get_connection().cursor() as cur:
-            cur.executemany(
-                "INSERT INTO orchestration_event (job_id, tenant_id, seq, type, step_id, data, ts)"
-                " VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s)",
-                rows,
-            )
-        published = [_wire(job, first + i, e, job["ts"]) for i, e in enumerate(events)]
-        transaction.on_commit(lambda: _publish(published))
+    record(job, events)
     return job
+
+
+JOB_RETURNING = (
+    "{t}.id, {t}.tenant_id, {t}.status, {t}.total_steps, {t}.succeeded_steps, {t}.failed_steps,"
+    " {t}.cancelled_steps, {t}.last_seq, now() AS ts"
+)
+# For hot paths that insert their event inside one SQL statement: the
+# progress object (as `progress()` builds it) and the columns to publish.
+PROGRESS_SQL = (
+    "jsonb_build_object('total', {j}.total_steps, 'done', {j}.succeeded_steps, 'failed', {j}.failed_steps,"
+    " 'cancelled', {j}.cancelled_steps, 'percent', CASE WHEN {j}.total_steps > 0"
+    " THEN round(100.0 * {j}.succeeded_steps / {j}.total_steps, 1)::float ELSE 0.0 END)"
+)
+EVENT_RETURNING = "job_id, tenant_id, seq, type, step_id, data, ts"
+
+
+def publish_after_commit(rows: list[dict[str, Any]]) -> None:
+    """Publish events inserted by SQL (rows with EVENT_RETURNING columns,
+    as JSON) once the surrounding transaction commits."""
+    published = [
+        {
+            "type": r["type"],
+            "job": r["job_id"],
+            "tenant": r["tenant_id"],
+            "seq": r["seq"],
+            "ts": datetime.fromisoformat(r["ts"]).isoformat() if isinstance(r["ts"], str) else r["ts"].isoformat(),
+            **({"step": r["step_id"]} if r.get("step_id") else {}),
+            **r["data"],
+        }
+        for r in rows
+    ]
+    transaction.on_commit(lambda: _publish(published))
+
+
+def record(job: dict, events: list[NewEvent]) -> None:
+    """Insert events numbered up to `job["last_seq"]`, which the caller has
+    already bumped by len(events) in this transaction; publish after commit."""
+    if not events:
+        return
+    first = job["last_seq"] - len(events) + 1
+    rows = [
+        (job["id"], job["tenant_id"], first + i, e.type, e.step_id, json.dumps(e.data), job["ts"])
+        for i, e in enumerate(events)
+    ]
+    with transaction.get_connection().cursor() as cur:
+        cur.executemany(
+            "INSERT INTO orchestration_event (job_id, tenant_id, seq, type, step_id, data, ts)"
+            " VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s)",
+            rows,
+        )
+    published = [_wire(job, first + i, e, job["ts"]) for i, e in enumerate(events)]
+    transaction.on_commit(lambda: _publish(published))
 
 
 def _wire(job: dict, seq: int, event: NewEvent, ts: datetime) -> dict[str, Any]:

@@ -22,7 +22,14 @@ from django.conf import settings
 from django.db import transaction
 
 from reachly.core import sql
-from reachly.orchestration.events import NewEvent, emit, progress
+from reachly.orchestration.events import (
+    EVENT_RETURNING,
+    PROGRESS_SQL,
+    NewEvent,
+    emit,
+    progress,
+    publish_after_commit,
+)
 
 WAITING_STATUSES = ("ready", "enqueued", "running")
 
@@ -79,9 +86,12 @@ def claim(step_id: int, worker: str, started_at: datetime) -> Claimed | None:
     None when the message was stale (the step already ran, was paused or
     cancelled, or another worker claimed it first).
     """
-    with transaction.atomic():
-        row = sql.fetchone(
-            """
+    # One statement, so one round trip and an implicit transaction: the step,
+    # its attempt, the job's next event number and the event. Steps are
+    # locked before the job, as on every path.
+    row = sql.fetchone(
+        f"""
+        WITH s AS (
             UPDATE orchestration_step s
                SET status = 'running', fencing_token = s.fencing_token + 1,
                    lease_owner = %(worker)s, heartbeat_at = now(),
@@ -91,18 +101,28 @@ def claim(step_id: int, worker: str, started_at: datetime) -> Claimed | None:
                AND EXISTS (SELECT 1 FROM orchestration_job j WHERE j.id = s.job_id AND j.status = 'running')
             RETURNING s.id, s.job_id, s.tenant_id, s.key, s.agent, s.input, s.checkpoint, s.attempts,
                       s.max_attempts, s.fencing_token, s.sender_account_id, s.depends_on
-            """,
-            {"id": step_id, "worker": worker, "lease": settings.REACHLY_LEASE_SECONDS},
+        ), a AS (
+            INSERT INTO orchestration_stepattempt (step_id, fencing_token, worker, outcome, error, started_at)
+            SELECT s.id, s.fencing_token, %(worker)s, 'running', '', %(started)s FROM s
+        ), j AS (
+            UPDATE orchestration_job j SET last_seq = j.last_seq + 1 FROM s WHERE j.id = s.job_id
+            RETURNING j.id, j.tenant_id, j.last_seq, now() AS ts
+        ), e AS (
+            INSERT INTO orchestration_event (job_id, tenant_id, seq, type, step_id, data, ts)
+            SELECT j.id, j.tenant_id, j.last_seq, 'step.status', s.id,
+                   jsonb_build_object('key', s.key, 'agent', s.agent, 'status', 'running',
+                                      'attempt', s.attempts + 1), j.ts
+              FROM s, j
+            RETURNING {EVENT_RETURNING}
         )
-        if row is None:
-            _park_if_job_stopped(step_id)
-            return None
-        sql.execute(
-            "INSERT INTO orchestration_stepattempt (step_id, fencing_token, worker, outcome, error, started_at)"
-            " VALUES (%s, %s, %s, 'running', '', %s)",
-            [row["id"], row["fencing_token"], worker, started_at],
-        )
-        emit(row["job_id"], [_step_event(row, "running", attempt=row["attempts"] + 1)])
+        SELECT s.*, row_to_json(e)::jsonb AS event FROM s, e
+        """,
+        {"id": step_id, "worker": worker, "lease": settings.REACHLY_LEASE_SECONDS, "started": started_at},
+    )
+    if row is None:
+        _park_if_job_stopped(step_id)
+        return None
+    publish_after_commit([row["event"]])
     return Claimed(**{k: row[k] for k in Claimed.__dataclass_fields__})
 
 
@@ -182,47 +202,60 @@ _RELEASE = "lease_owner = '', lease_expires_at = NULL"
 
 def succeed(step_id: int, token: int, output: dict[str, Any]) -> Outcome | None:
     """running → succeeded; unblock dependents; maybe finish the job."""
-    with transaction.atomic():
-        step = sql.fetchone(
-            f"""
+    # One statement: the step, its dependents, its attempt, the job's
+    # counters and next event number, and the event.
+    step = sql.fetchone(
+        f"""
+        WITH s AS (
             UPDATE orchestration_step
                SET status = 'succeeded', output = %(output)s::jsonb, finished_at = now(),
                    error = NULL, wait_reason = '', {_RELEASE}
              WHERE id = %(id)s AND fencing_token = %(token)s AND status = 'running'
             RETURNING id, job_id, tenant_id, key, agent, downstream
-            """,
-            {"id": step_id, "token": token, "output": json.dumps(output)},
+        ), d AS (
+            UPDATE orchestration_step d
+               SET pending_deps = d.pending_deps - 1,
+                   status = CASE WHEN d.pending_deps > 1 THEN 'blocked'
+                                 WHEN jd.status = 'paused' THEN 'paused' ELSE 'ready' END,
+                   next_attempt_at = CASE WHEN d.pending_deps = 1 THEN now() ELSE d.next_attempt_at END
+              FROM s, orchestration_job jd
+             WHERE d.id = ANY(s.downstream) AND d.status = 'blocked' AND jd.id = d.job_id
+            RETURNING d.agent, d.status
+        ), a AS (
+            UPDATE orchestration_stepattempt a SET outcome = 'succeeded', finished_at = now()
+              FROM s WHERE a.step_id = s.id AND a.fencing_token = %(token)s
+        ), j AS (
+            UPDATE orchestration_job j
+               SET last_seq = j.last_seq + 1, succeeded_steps = j.succeeded_steps + 1, last_progress_at = now()
+              FROM s WHERE j.id = s.job_id
+            RETURNING j.id, j.tenant_id, j.status, j.total_steps, j.succeeded_steps, j.failed_steps,
+                      j.last_seq, now() AS ts, {PROGRESS_SQL.format(j="j")} AS progress
+        ), e AS (
+            INSERT INTO orchestration_event (job_id, tenant_id, seq, type, step_id, data, ts)
+            SELECT j.id, j.tenant_id, j.last_seq, 'step.status', s.id,
+                   jsonb_build_object('key', s.key, 'agent', s.agent, 'status', 'succeeded',
+                                      'progress', j.progress), j.ts
+              FROM s, j
+            RETURNING {EVENT_RETURNING}
         )
-        if step is None:
-            return None
-        outcome = Outcome("succeeded", {step["agent"]})
-        if step["downstream"]:
-            unblocked = sql.fetchall(
-                """
-                UPDATE orchestration_step d
-                   SET pending_deps = d.pending_deps - 1,
-                       status = CASE WHEN d.pending_deps > 1 THEN 'blocked'
-                                     WHEN j.status = 'paused' THEN 'paused' ELSE 'ready' END,
-                       next_attempt_at = CASE WHEN d.pending_deps = 1 THEN now() ELSE d.next_attempt_at END
-                  FROM orchestration_job j
-                 WHERE d.id = ANY(%(ids)s) AND d.status = 'blocked' AND j.id = d.job_id
-                RETURNING d.agent, d.status
-                """,
-                {"ids": step["downstream"]},
-            )
-            outcome.roles |= {r["agent"] for r in unblocked if r["status"] == "ready"}
-        _end_attempt(step_id, token, "succeeded")
-        job = emit(
-            step["job_id"],
-            lambda job: [_step_event(step, "succeeded", progress(job))],
-            job_updates="succeeded_steps = succeeded_steps + 1, last_progress_at = now()",
-        )
-        if job["status"] in ("running", "paused") and job["succeeded_steps"] == job["total_steps"]:
+        SELECT s.id, s.job_id, s.agent, j.status AS job_status, j.total_steps, j.succeeded_steps,
+               j.failed_steps, row_to_json(e)::jsonb AS event,
+               ARRAY(SELECT DISTINCT d.agent FROM d WHERE d.status = 'ready') AS unblocked
+          FROM s, j, e
+        """,
+        {"id": step_id, "token": token, "output": json.dumps(output)},
+    )
+    if step is None:
+        return None
+    publish_after_commit([step["event"]])
+    if step["job_status"] in ("running", "paused") and step["succeeded_steps"] == step["total_steps"]:
+        with transaction.atomic():
             _finish_job(step["job_id"], "succeeded", "")
-        elif job["status"] == "running" and job["failed_steps"]:
-            # The last step able to run may be this one, after another failed.
+    elif step["job_status"] == "running" and step["failed_steps"]:
+        # The last step able to run may be this one, after another failed.
+        with transaction.atomic():
             _maybe_fail_job(step["job_id"])
-    return outcome
+    return Outcome("succeeded", {step["agent"], *step["unblocked"]})
 
 
 def fail(step_id: int, token: int, attempts: int, error: dict[str, Any], retryable: bool) -> Outcome | None:
@@ -233,11 +266,13 @@ def fail(step_id: int, token: int, attempts: int, error: dict[str, Any], retryab
             f"""
             UPDATE orchestration_step
                SET attempts = attempts + 1,
-                   status = CASE WHEN %(retryable)s AND attempts + 1 < max_attempts THEN 'ready' ELSE 'failed' END,
+                   status = CASE WHEN %(retryable)s::boolean AND attempts + 1 < max_attempts
+                                 THEN 'ready' ELSE 'failed' END,
                    next_attempt_at = now() + make_interval(secs => %(delay)s),
-                   finished_at = CASE WHEN %(retryable)s AND attempts + 1 < max_attempts THEN NULL ELSE now() END,
+                   finished_at = CASE WHEN %(retryable)s::boolean AND attempts + 1 < max_attempts
+                                      THEN NULL ELSE now() END,
                    error = %(error)s::jsonb,
-                   wait_reason = CASE WHEN %(retryable)s AND attempts + 1 < max_attempts
+                   wait_reason = CASE WHEN %(retryable)s::boolean AND attempts + 1 < max_attempts
                                       THEN 'retry after error' ELSE '' END,
                    {_RELEASE}
              WHERE id = %(id)s AND fencing_token = %(token)s AND status = 'running'
@@ -307,10 +342,10 @@ def stop(step_id: int, token: int, reason: str, state: dict[str, Any] | None) ->
         step = sql.fetchone(
             f"""
             UPDATE orchestration_step
-               SET status = %(status)s, checkpoint = COALESCE(%(state)s::jsonb, checkpoint),
+               SET status = %(status)s::varchar, checkpoint = COALESCE(%(state)s::jsonb, checkpoint),
                    next_attempt_at = now(), {_RELEASE},
-                   finished_at = CASE WHEN %(status)s = 'cancelled' THEN now() ELSE NULL END,
-                   wait_reason = CASE WHEN %(status)s = 'ready' THEN 'sender account paused' ELSE '' END
+                   finished_at = CASE WHEN %(status)s::varchar = 'cancelled' THEN now() ELSE NULL END,
+                   wait_reason = CASE WHEN %(status)s::varchar = 'ready' THEN 'sender account paused' ELSE '' END
              WHERE id = %(id)s AND fencing_token = %(token)s AND status = 'running'
             RETURNING id, job_id, tenant_id, key, agent
             """,

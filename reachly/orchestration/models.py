@@ -92,8 +92,11 @@ class Job(models.Model):
 
 
 class Step(models.Model):
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="steps")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # Indexes are kept few on purpose: every status change rewrites the row
+    # in every index. `job` is covered by (job, key); tenant-wide reads go
+    # through the dispatcher's indexes.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="steps", db_index=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=100)
     agent = models.CharField(max_length=64)
     input = models.JSONField(default=dict, blank=True)
@@ -108,7 +111,7 @@ class Step(models.Model):
     priority = models.PositiveSmallIntegerField(default=5)
     status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.BLOCKED)
     sender_account = models.ForeignKey(
-        SenderAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="steps"
+        SenderAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="steps", db_index=False
     )
     # The dispatcher's fairness lanes: the sender account id, or 0.
     lane = models.BigIntegerField(default=0)
@@ -164,7 +167,7 @@ class Step(models.Model):
             ),
             models.Index(fields=["lease_expires_at"], condition=Q(status="running"), name="step_leases"),
             models.Index(fields=["enqueued_at"], condition=Q(status="enqueued"), name="step_enqueued"),
-            models.Index(fields=["job", "status"], name="step_job_status"),
+            models.Index(fields=["sender_account"], condition=Q(sender_account__isnull=False), name="step_account"),
         ]
 
     def __str__(self) -> str:
@@ -183,7 +186,8 @@ class StepAttempt(models.Model):
         RATE_LIMITED = "rate_limited"  # stopped mid-step by an action limit
         LEASE_LOST = "lease_lost"  # the worker died or stalled; reaped
 
-    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="attempts_log")
+    # Covered by the unique (step, fencing_token).
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="attempts_log", db_index=False)
     fencing_token = models.BigIntegerField()
     worker = models.CharField(max_length=200)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
@@ -204,11 +208,16 @@ class StepAttempt(models.Model):
 class Event(models.Model):
     """A state change, numbered per job (the live stream replays from here)."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # job is covered by the unique (job, seq), tenant by (tenant, ts).
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events", db_index=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     seq = models.BigIntegerField()
     type = models.CharField(max_length=64)
-    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Events go with their job; a plain reference keeps the log append-only
+    # (no index, no cascade query when steps are deleted with the job).
+    step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     data = models.JSONField(default=dict, blank=True)
     ts = models.DateTimeField()
 

@@ -16,6 +16,7 @@ from kombu import Exchange, Queue
 log = logging.getLogger(__name__)
 
 RUN_STEP = "reachly.run_step"
+RUN_STEPS = "reachly.run_steps"
 
 
 def queue(name: str) -> Queue:
@@ -24,26 +25,34 @@ def queue(name: str) -> Queue:
     return Queue(name, Exchange(name, type="direct"), routing_key=name)
 
 
-def steps(role: str, rows: list[dict[str, Any]]) -> None:
+def steps(role: str, rows: list[dict[str, Any]], *, per_message: int = 1) -> None:
+    """Publish admitted steps, `per_message` to a message.
+
+    Short steps of batchable agents travel several to a message: the worker
+    runs them one after the other (each with its own claim, lease and
+    events), and Celery's per-message cost is paid once per batch.
+    """
     from reachly.celery import app
 
     name = f"agent.{role}"
+    messages = [
+        {
+            "step": row["id"],
+            "job": row["job_id"],
+            "tenant": row["tenant_id"],
+            "agent": role,
+            "account": row.get("sender_account_id"),
+            "tz": row.get("tz"),
+        }
+        for row in rows
+    ]
     with app.producer_or_acquire() as producer:
         # Re-declaring is cheap and restores the queue's routing after a
         # flushed broker (kombu's Redis transport keeps bindings in keys).
         declare = [queue(name)]
-        for row in rows:
-            app.send_task(
-                RUN_STEP,
-                kwargs={
-                    "step": row["id"],
-                    "job": row["job_id"],
-                    "tenant": row["tenant_id"],
-                    "agent": role,
-                    "account": row.get("sender_account_id"),
-                    "tz": row.get("tz"),
-                },
-                queue=name,
-                producer=producer,
-                declare=declare,
-            )
+        for i in range(0, len(messages), max(1, per_message)):
+            batch = messages[i : i + max(1, per_message)]
+            if len(batch) == 1:
+                app.send_task(RUN_STEP, kwargs=batch[0], queue=name, producer=producer, declare=declare)
+            else:
+                app.send_task(RUN_STEPS, args=[batch], queue=name, producer=producer, declare=declare)

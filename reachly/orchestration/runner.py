@@ -58,7 +58,8 @@ class StepRun:
         self.sender_account_id = claimed.sender_account_id
         self.subject = subject
         self.lease = lease
-        self._last_stop_check = 0.0
+        # The claim itself just checked that the job is running.
+        self._last_stop_check = time.monotonic()
         self._account: dict[str, Any] | None = None
 
     # -- stop requests -----------------------------------------------------
@@ -200,6 +201,27 @@ class StepRun:
 
 def run(message: dict[str, Any]) -> str:
     """Execute one admitted step. Returns what happened, for logs and tests."""
+    status, roles = _execute(message)
+    signals.trigger_dispatch(roles, on_commit=False)
+    return status
+
+
+def run_batch(messages: list[dict[str, Any]]) -> list[str]:
+    """Steps admitted together: run one after the other, then trigger the
+    dispatcher once for everything they freed or unblocked."""
+    statuses: list[str] = []
+    roles = {m["agent"] for m in messages}
+    try:
+        for message in messages:
+            status, freed = _execute(message)
+            statuses.append(status)
+            roles |= freed
+    finally:
+        signals.trigger_dispatch(roles, on_commit=False)
+    return statuses
+
+
+def _execute(message: dict[str, Any]) -> tuple[str, set[str]]:
     step_id = int(message["step"])
     subject = limits.Subject(
         tenant_id=int(message["tenant"]),
@@ -213,14 +235,13 @@ def run(message: dict[str, Any]) -> str:
         scope = decision.denied_by.scope if decision.denied_by else "?"
         wait = decision.retry_after if decision.retry_after >= 0 else 60.0
         lifecycle.defer_enqueued(step_id, wait, f"rate limited by {scope}")
-        signals.trigger_dispatch([subject.agent], on_commit=False)
-        return "deferred"
+        return "deferred", {subject.agent}
 
     granted = decision.granted_at_ms / 1000 if decision.granted_at_ms else time.time()
     claimed = lifecycle.claim(step_id, worker_id(), datetime.fromtimestamp(granted, tz=UTC))
     if claimed is None:
         decision.refund()
-        return "stale"
+        return "stale", set()
 
     metrics.step_started(claimed.agent)  # ops: Prometheus series (reachly/ops/metrics.py)
     started = time.monotonic()
@@ -251,9 +272,8 @@ def run(message: dict[str, Any]) -> str:
 
     metrics.step_finished(claimed.agent, outcome.status if outcome else "lost", time.monotonic() - started)
     if outcome is None:
-        return "lost"
-    signals.trigger_dispatch(outcome.roles, on_commit=False)
-    return outcome.status
+        return "lost", set()
+    return outcome.status, outcome.roles
 
 
 def _error(exc: BaseException | str, *, with_trace: bool = False) -> dict[str, Any]:

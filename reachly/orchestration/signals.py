@@ -68,10 +68,11 @@ def trigger_dispatch(roles: Iterable[str], *, on_commit: bool = True) -> None:
 
 
 def _trigger(roles: list[str]) -> None:
-    """Publish one dispatch task per role unless one is already waiting.
+    """Mark the roles dirty; publish a dispatch task only for roles whose
+    dispatcher is not already looping (see dispatcher.dispatch_while_dirty).
 
-    The flag is set with NX; the dispatch task clears it when it starts, so
-    any trigger arriving during a pass schedules exactly one more pass.
+    A burst of completions thus costs one Redis round trip each and one
+    dispatcher task in all, whose passes each admit a batch.
     """
     from reachly.celery import app
 
@@ -79,13 +80,38 @@ def _trigger(roles: list[str]) -> None:
         client = rds.client()
         pipe = client.pipeline(transaction=False)
         for role in roles:
-            pipe.set(rds.key("dispatch", "pending", role), 1, nx=True, ex=30)
-        fresh = [role for role, was_set in zip(roles, pipe.execute(), strict=True) if was_set]
-        for role in fresh:
-            app.send_task("reachly.dispatch", args=[role], queue="control")
+            pipe.set(_dirty(role), 1, ex=60)
+            pipe.set(_active(role), 1, nx=True, ex=60)
+        results = pipe.execute()
+        for role, took in zip(roles, results[1::2], strict=True):
+            if took:
+                app.send_task("reachly.dispatch", args=[role], queue="control")
     except Exception:  # the beat tick dispatches anyway
         log.warning("dispatch trigger failed for %s; the next tick will dispatch", roles, exc_info=True)
 
 
-def dispatch_started(role: str) -> None:
-    rds.client().delete(rds.key("dispatch", "pending", role))
+def _dirty(role: str) -> str:
+    return rds.key("dispatch", "dirty", role)
+
+
+def _active(role: str) -> str:
+    return rds.key("dispatch", "active", role)
+
+
+def take_dirty(role: str) -> bool:
+    """Clear the role's dirty mark; True if it was set."""
+    return bool(rds.client().delete(_dirty(role)))
+
+
+def release_active(role: str) -> bool:
+    """Stop looping for `role`, unless a trigger came meanwhile: then take
+    the loop back (True) so that trigger's work is not left waiting."""
+    client = rds.client()
+    client.delete(_active(role))
+    return bool(client.exists(_dirty(role))) and bool(client.set(_active(role), 1, nx=True, ex=60))
+
+
+def hand_over(role: str) -> None:
+    """End this dispatcher loop and start a fresh one (still dirty)."""
+    rds.client().delete(_active(role))
+    _trigger([role])
