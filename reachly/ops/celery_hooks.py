@@ -22,6 +22,8 @@ from typing import Any
 import structlog
 from celery import Celery, signals
 
+from reachly.ops import context
+
 log = logging.getLogger(__name__)
 
 # What travels from publisher to task: the trace, not the publisher's own
@@ -61,6 +63,9 @@ def _worker_init(sender=None, **_kwargs: Any) -> None:
     # The publish side is connected by django_structlog's AppConfig in every
     # process; the task side only in workers.
     receiver = CeleryReceiver()
+    # Before django-structlog's receivers, so their last line has the task's context.
+    signals.task_success.connect(_task_ended, weak=False)
+    signals.task_failure.connect(_task_ended, weak=False)
     for signal, handler in (
         (signals.task_prerun, receiver.receiver_task_prerun),
         (signals.task_retry, receiver.receiver_task_retry),
@@ -112,54 +117,30 @@ def _propagate_trace_only(sender=None, signal=None, context=None, **_kwargs: Any
     context.update(kept)
 
 
+def _task_fields(task) -> dict[str, Any]:
+    request = task.request
+    if task.name == "reachly.run_step":
+        return context.step_fields(request.kwargs or {})
+    if task.name == "reachly.run_steps" and request.args:
+        return context.common_fields(request.args[0])
+    if task.name == "reachly.dispatch" and request.args:
+        return {"agent": request.args[0]}
+    return {}
+
+
 def _bind_task_context(sender=None, signal=None, task=None, logger=None, **_kwargs: Any) -> None:
     """Runs inside django-structlog's task_prerun, before its "task_started" line."""
-    from reachly.ops import sentry
-
-    request = task.request
-    kwargs = request.kwargs or {}
-    fields: dict[str, Any] = {}
-    if "step" in kwargs:  # reachly.run_step(step, job, tenant, agent, ...)
-        fields = {
-            "step_id": kwargs.get("step"),
-            "job_id": kwargs.get("job"),
-            "tenant_id": kwargs.get("tenant"),
-            "agent": kwargs.get("agent"),
-            "campaign_id": _campaign_of(kwargs["job"]) if kwargs.get("job") else None,
-        }
-    elif task.name == "reachly.dispatch" and request.args:
-        fields = {"agent": request.args[0]}
-    context = structlog.contextvars.get_contextvars()
-    if not context.get("trace_id"):
-        fields["trace_id"] = context.get("request_id") or request.id
-    structlog.contextvars.bind_contextvars(**fields)
-    sentry.set_tags(
-        tenant=fields.get("tenant_id"),
-        job=fields.get("job_id"),
-        step=fields.get("step_id"),
-        agent=fields.get("agent"),
-        campaign=fields.get("campaign_id"),
-        trace_id=structlog.contextvars.get_contextvars().get("trace_id"),
-    )
+    fields = _task_fields(task)
+    task.request._reachly_fields = fields
+    current = structlog.contextvars.get_contextvars()
+    if not current.get("trace_id"):
+        # A chain started by beat (or a shell): its root task names the trace.
+        fields = {**fields, "trace_id": current.get("request_id") or task.request.id}
+    context.bind(fields)
 
 
-_CAMPAIGNS: dict[int, int | None] = {}
-_CAMPAIGNS_MAX = 10_000
-
-
-def _campaign_of(job_id: int) -> int | None:
-    """A job's campaign never changes: one primary-key read per job and process."""
-    if job_id in _CAMPAIGNS:
-        return _CAMPAIGNS[job_id]
-    from reachly.core import sql
-
-    try:
-        row = sql.fetchone("SELECT campaign_id FROM orchestration_job WHERE id = %s", [job_id])
-    except Exception:  # noqa: BLE001 - logging context must never fail a task
-        return None
-    if row is None:
-        return None
-    if len(_CAMPAIGNS) >= _CAMPAIGNS_MAX:
-        _CAMPAIGNS.clear()
-    _CAMPAIGNS[job_id] = row["campaign_id"]
-    return row["campaign_id"]
+def _task_ended(sender=None, **_kwargs: Any) -> None:
+    """A batch bound each step's ids in turn: its last lines are the batch's again."""
+    fields = getattr(getattr(sender, "request", None), "_reachly_fields", None)
+    if fields is not None:
+        structlog.contextvars.bind_contextvars(**{k: fields.get(k) for k in context.STEP_FIELDS})

@@ -28,6 +28,7 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from agents import registry
 from agents.base import AgentError, LeaseLost, RateLimited, StopRequested
 from reachly.core import sql
+from reachly.ops import context as ops_context
 from reachly.ops import metrics
 from reachly.orchestration import effects, leases, lifecycle, limiter, limits, signals, usage
 
@@ -222,6 +223,7 @@ def run_batch(messages: list[dict[str, Any]]) -> list[str]:
 
 
 def _execute(message: dict[str, Any]) -> tuple[str, set[str]]:
+    ops_context.bind_step(message)  # ops: this step's ids on log lines and Sentry events
     step_id = int(message["step"])
     subject = limits.Subject(
         tenant_id=int(message["tenant"]),

@@ -78,9 +78,9 @@ def test_liveness_fails_without_a_heartbeat_and_when_it_is_stale(tmp_path):
     beat = tmp_path / "heartbeat"
     result = _liveness(beat)
     assert result.returncode == 1 and "no heartbeat file" in result.stderr
-    beat.write_text(str(time.time() - 120))
+    beat.write_text(str(time.time() - 600))
     result = _liveness(beat, max_age=60)
-    assert result.returncode == 1 and "last heartbeat 120s ago" in result.stderr
+    assert result.returncode == 1 and "last heartbeat" in result.stderr and "(max 60s)" in result.stderr
     beat.write_text(str(time.time()))
     assert _liveness(beat).returncode == 0
 

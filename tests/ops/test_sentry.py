@@ -1,5 +1,5 @@
 """Sentry: an exception in a step, raised in a real worker process, arrives
-once at a (fake, local) Sentry with tenant, job, step and agent as tags, and
+once per step at a (fake, local) Sentry with tenant, job, step and agent as tags, and
 without the secrets that were in the step's input."""
 
 from __future__ import annotations
@@ -43,31 +43,39 @@ def test_an_agent_bug_in_a_step_reaches_sentry_once_with_its_tags(workers, fake_
     campaign = CampaignFactory(tenant=tenant)
     # `items` must be a number: the test agent's int() raises ValueError, an
     # agent bug, which the runner records as a failed attempt.
+    # Two such steps, admitted together: they may travel in one batch message,
+    # and each event must still name its own step.
     job = job_start(
         tenant=tenant,
         campaign=campaign,
-        steps=[StepSpec("buggy", "test", {"items": "not-a-number", "password": SECRET}, max_attempts=1)],
+        steps=[
+            StepSpec(key, "test", {"items": "not-a-number", "password": SECRET}, max_attempts=1)
+            for key in ("buggy-1", "buggy-2")
+        ],
     )
     wait_job(job, "failed")
-    step = Step.objects.get(job=job)
-    assert step.error["type"] == "ValueError"
+    steps = list(Step.objects.filter(job=job))
+    assert {s.error["type"] for s in steps} == {"ValueError"}
 
-    wait_for(fake_sentry.events, timeout=20, what="the event at the fake Sentry")
+    wait_for(lambda: len(fake_sentry.events()) >= 2, timeout=20, what="the events at the fake Sentry")
     worker.stop()  # flushes whatever the SDK still holds
     workers.stop_all()
-    (event,) = fake_sentry.events()
-    tags = event["tags"]
-    assert {k: tags.get(k) for k in ("tenant", "job", "step", "agent", "campaign")} == {
-        "tenant": str(tenant.id),
-        "job": str(job.id),
-        "step": str(step.id),
-        "agent": "test",
-        "campaign": str(campaign.id),
-    }
-    assert event["environment"] == "ci"
-    assert event["exception"]["values"][-1]["type"] == "ValueError"
-    # PII off, secrets scrubbed (frames' local variables included).
-    assert "user" not in event or not event["user"].get("ip_address")
+    events = fake_sentry.events()
+    assert len(events) == 2, "one event per failed step, not more"
+    tagged = sorted(
+        ({k: e["tags"].get(k) for k in ("tenant", "job", "step", "agent", "campaign")} for e in events),
+        key=lambda t: t["step"],
+    )
+    assert tagged == [
+        {"tenant": str(tenant.id), "job": str(job.id), "step": str(s.id), "agent": "test", "campaign": str(campaign.id)}
+        for s in sorted(steps, key=lambda s: str(s.id))
+    ]
+    for event in events:
+        assert event["environment"] == "ci"
+        assert event["exception"]["values"][-1]["type"] == "ValueError"
+        # PII off.
+        assert "user" not in event or not event["user"].get("ip_address")
+    # Secrets scrubbed, frames' local variables included.
     for body in fake_sentry.raw:
         i = body.find(SECRET.encode())
         assert i < 0, body[max(0, i - 1500) : i + 100]
