@@ -298,6 +298,9 @@ REACHLY_LOG_FORMAT = env.str("REACHLY_LOG_FORMAT", default="json" if REACHLY_ENV
 LOGGING = _ops_logs.logging_config(json=REACHLY_LOG_FORMAT == "json", level=LOG_LEVEL)
 # https://django-structlog.readthedocs.io/en/latest/celery.html
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# task_enqueued / task_started / task_succeeded: three lines per step. DEBUG
+# silences them at scale; failures are logged whatever this says.
+DJANGO_STRUCTLOG_CELERY_DEFAULT_LOG_LEVEL = _ops_logs.level(env.str("REACHLY_TASK_LOG_LEVEL", default="INFO"))
 # Take X-Request-ID from the ingress/load balancer (only when it sets it).
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env.bool("REACHLY_TRUST_REQUEST_ID", default=False)
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # PII off, as in Sentry

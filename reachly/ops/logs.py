@@ -15,6 +15,7 @@ URLs with credentials, Reachly API keys) — including tracebacks.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -42,6 +43,7 @@ _KEYWORDS = (
 _KEY_VALUE = re.compile(rf"""(?P<key>["']?(?:\w*_)?(?:{_KEYWORDS})["']?)(?P<sep>\s*[:=]\s*)""", re.IGNORECASE)
 _URL_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s/]+)(?P<tail>@)", re.I)
 _API_KEY = re.compile(r"\brly_(?P<prefix>[0-9a-f]{8})_[A-Za-z0-9_\-]{16,}")
+_BARE_VALUE = re.compile(r"(?:(?:Token|Bearer|Basic)\s+)?[^\s,;&}\]\)\"']+", re.I)
 _CLOSERS = {"{": "}", "[": "]", "(": ")"}
 
 
@@ -71,7 +73,7 @@ def _value_end(text: str, start: int) -> int:
                     return i + 1
             i += 1
         return len(text)
-    m = re.compile(r"(?:(?:Token|Bearer|Basic)\s+)?[^\s,;&}\]\)\"']+", re.I).match(text, start)
+    m = _BARE_VALUE.match(text, start)
     return m.end() if m else start
 
 
@@ -109,8 +111,8 @@ def redact_value(value: Any, depth: int = 0) -> Any:
             k: (REDACTED if _is_sensitive(k) and _is_secretish(v) else redact_value(v, depth + 1))
             for k, v in value.items()
         }
-    if isinstance(value, list | tuple | set):
-        return type(value)(redact_value(v, depth + 1) for v in value) if not isinstance(value, set) else value
+    if type(value) in (list, tuple):  # exact types: a namedtuple cannot be rebuilt from one iterable
+        return type(value)(redact_value(v, depth + 1) for v in value)
     return value
 
 
@@ -203,6 +205,14 @@ def logging_config(*, json: bool, level: str) -> dict[str, Any]:
             "uvicorn.access": {"level": "WARNING"},
         },
     }
+
+
+def level(name: str) -> int:
+    """A level name as a number: "INFO" -> 20 (some libraries want numbers)."""
+    value = logging.getLevelName(name.upper())
+    if not isinstance(value, int):
+        raise ValueError(f"unknown log level {name!r}")
+    return value
 
 
 def bind(**fields: Any) -> None:

@@ -269,3 +269,25 @@ def test_a_user_with_view_permission_only_cannot_pause_a_job(tenant, client):
     _act(client, "orchestration_job", "pause", [job.id])
     client.post(reverse("admin:orchestration_job_control", args=[job.pk, "pause"]))
     assert Job.objects.get(pk=job.pk).status == "running"
+
+
+@pytestmark_db
+def test_admin_edits_and_deletions_are_in_the_audit_log(alice, alice_client, tenant):
+    from reachly.orchestration.models import RateLimit
+
+    response = alice_client.post(
+        reverse("admin:orchestration_ratelimit_add"),
+        {"name": "slow down", "subject": "steps", "per": "global", "limit": "5", "period": "minute", "enabled": "on"},
+    )
+    assert response.status_code == 302
+    rule = RateLimit.objects.get(name="slow down")
+    alice_client.post(reverse("admin:orchestration_ratelimit_delete", args=[rule.pk]), {"post": "yes"})
+    assert not RateLimit.objects.filter(pk=rule.pk).exists()
+    actions = list(
+        AuditLog.objects.filter(object_type="orchestration.ratelimit", object_id=str(rule.pk))
+        .order_by("id")
+        .values_list("action", "actor_name")
+    )
+    assert actions == [("ratelimit.add", "alice"), ("ratelimit.delete", "alice")]
+    page = alice_client.get(reverse("admin:ops_auditlog_changelist")).content.decode()
+    assert "ratelimit.delete" in page and "slow down" in page

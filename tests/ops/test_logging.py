@@ -187,3 +187,14 @@ def test_a_worker_never_logs_the_secrets_it_is_handed(workers):
     for secret in (PASSWORD, SESSION, API_KEY, API_KEY.split("_", 2)[2]):
         assert secret not in text  # ...with every secret redacted
     assert logs.REDACTED in text
+
+
+def test_redaction_never_breaks_a_line_whatever_it_holds():
+    from collections import namedtuple
+
+    Point = namedtuple("Point", "x y")
+    deep = [[[[[[[[[[{"token": "t"}]]]]]]]]]]
+    event = {"event": "odd", "p": Point(1, 2), "s": {1, 2}, "b": b"password=x", "deep": deep}
+    out = logs.redact_value(event)
+    assert out["p"] == Point(1, 2) and out["s"] == {1, 2}
+    assert logs.redact_text("token=") == "token=" and logs.redact_text("") == ""
