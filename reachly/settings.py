@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "reachly.web",
     "reachly.ops",
     "reachly.sandbox",
+    "reachly.llm",
 ]
 
 MIDDLEWARE = [
@@ -237,6 +238,51 @@ REACHLY_REAPER_TICK = env.float("REACHLY_REAPER_TICK", default=5.0)
 REACHLY_RECONCILER_TICK = env.float("REACHLY_RECONCILER_TICK", default=5.0)
 # Limit rules are cached per process for this long.
 REACHLY_LIMIT_RULES_TTL = env.float("REACHLY_LIMIT_RULES_TTL", default=5.0)
+
+# ---------------------------------------------------------------------------
+# LLM providers (agents/llm): chains, endpoints, keys, retries
+# ---------------------------------------------------------------------------
+# Providers are named; each has a type (local | openai | anthropic). `openai`
+# covers any OpenAI-compatible chat-completions endpoint (OpenAI, Ollama,
+# vLLM) by base URL. Base URLs come from here only, never from tenant input.
+REACHLY_LLM_PROVIDERS = {
+    "local": {"type": "local", "model": "local-template"},
+    "openai": {
+        "type": "openai",
+        "base_url": env.str("REACHLY_LLM_OPENAI_BASE_URL", default="https://api.openai.com/v1"),
+        "api_key": env_secret("OPENAI_API_KEY", ""),
+        "model": env.str("REACHLY_LLM_OPENAI_MODEL", default="gpt-4o-mini"),
+    },
+    "anthropic": {
+        "type": "anthropic",
+        "base_url": env.str("REACHLY_LLM_ANTHROPIC_BASE_URL", default="https://api.anthropic.com"),
+        "api_key": env_secret("ANTHROPIC_API_KEY", ""),
+        "model": env.str("REACHLY_LLM_ANTHROPIC_MODEL", default="claude-3-5-haiku-latest"),
+    },
+    # More named endpoints as JSON, e.g. {"ollama": {"type": "openai",
+    # "base_url": "http://ollama:11434/v1", "model": "llama3.2"}}.
+    **env.json("REACHLY_LLM_EXTRA_PROVIDERS", default={}),
+}
+# The fallback chain: the first provider is tried first; the next one takes
+# over when it is rate-limited or down. Per role as JSON ({"copywriter":
+# ["openai", "local"]}); a tenant's AgentAllocation.adapter_override wins.
+REACHLY_LLM_CHAIN = env.list("REACHLY_LLM_CHAIN", default=["local"])
+REACHLY_LLM_ROLE_CHAINS = env.json("REACHLY_LLM_ROLE_CHAINS", default={})
+REACHLY_LLM_CONNECT_TIMEOUT = env.float("REACHLY_LLM_CONNECT_TIMEOUT", default=5.0)
+REACHLY_LLM_TIMEOUT = env.float("REACHLY_LLM_TIMEOUT", default=60.0)
+# A 429/5xx is retried in the worker only briefly (principle 3): at most this
+# many times and only when Retry-After is at most this long; beyond that the
+# chain falls back, or the step goes back to the database.
+REACHLY_LLM_INLINE_RETRIES = env.int("REACHLY_LLM_INLINE_RETRIES", default=2)
+REACHLY_LLM_INLINE_RETRY_MAX_SECONDS = env.float("REACHLY_LLM_INLINE_RETRY_MAX_SECONDS", default=2.0)
+REACHLY_LLM_MAX_TOKENS = env.int("REACHLY_LLM_MAX_TOKENS", default=800)
+# Invalid structured output is re-prompted this many times, then rejected.
+REACHLY_LLM_MAX_REPROMPTS = env.int("REACHLY_LLM_MAX_REPROMPTS", default=2)
+# USD per million tokens, {"model": [input, output]}: overrides agents/llm/pricing.py.
+REACHLY_LLM_PRICES = env.json("REACHLY_LLM_PRICES", default={})
+# A tenant whose monthly LLM budget is spent has its LLM steps wait; they look
+# again this often (raising the budget releases them at once).
+REACHLY_LLM_BUDGET_RECHECK_SECONDS = env.float("REACHLY_LLM_BUDGET_RECHECK_SECONDS", default=300.0)
 
 # ---------------------------------------------------------------------------
 # Secrets at rest

@@ -22,6 +22,7 @@ coalesced `job.progress`, starting with a snapshot of the active jobs.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -29,6 +30,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from reachly.live import groups, selectors, tickets
 
+GAP_WAIT_SECONDS = 0.1
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
@@ -37,6 +39,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.tenants: set[int] = await self._allowed_tenants()
         self.job_seq: dict[int, int] = {}  # subscribed jobs -> last seq sent
+        self.held: dict[int, dict[int, dict]] = {}  # events that arrived ahead of their turn
+        self.gap_timers: dict[int, asyncio.TimerHandle] = {}
+        self._order_lock = asyncio.Lock()
         self.tenant_subs: set[int] = set()
         if not self.tenants:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -56,6 +61,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         return await database_sync_to_async(selectors.tenant_ids_for_user)(user)
 
     async def disconnect(self, code: int) -> None:
+        for timer in getattr(self, "gap_timers", {}).values():
+            timer.cancel()
         for job_id in list(getattr(self, "job_seq", {})):
             await self.channel_layer.group_discard(groups.job(job_id), self.channel_name)
         for tenant_id in list(getattr(self, "tenant_subs", ())):
@@ -102,6 +109,44 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         await self._catch_up(job_id, before_seq=None)
         await self.send_json({"type": "subscribed", "job": job_id, "seq": self.job_seq[job_id]})
 
+    async def _deliver(self, job_id: int, event: dict[str, Any]) -> None:
+        """Send a job's events in sequence order, each once.
+
+        Workers publish concurrently, so event 11 may arrive before 10. Hold
+        it briefly (GAP_WAIT_SECONDS) for the missing ones to arrive; only if
+        they don't, read them from the database. (Querying at once would
+        send every subscriber of a busy job to the database together.)
+        """
+        last = self.job_seq[job_id]
+        if event["seq"] <= last:
+            return  # already sent (replay overlap)
+        held = self.held.setdefault(job_id, {})
+        held[event["seq"]] = event
+        await self._flush(job_id)
+        if held and job_id not in self.gap_timers:
+            self.gap_timers[job_id] = asyncio.get_running_loop().call_later(
+                GAP_WAIT_SECONDS, lambda: asyncio.ensure_future(self._fill_gap(job_id))
+            )
+
+    async def _flush(self, job_id: int) -> None:
+        held = self.held.get(job_id, {})
+        while (nxt := self.job_seq[job_id] + 1) in held:
+            await self.send_json(held.pop(nxt))
+            self.job_seq[job_id] = nxt
+        for seq in [s for s in held if s <= self.job_seq[job_id]]:
+            del held[seq]
+        if not held and job_id in self.gap_timers:
+            self.gap_timers.pop(job_id).cancel()
+
+    async def _fill_gap(self, job_id: int) -> None:
+        async with self._order_lock:
+            self.gap_timers.pop(job_id, None)
+            held = self.held.get(job_id)
+            if job_id not in self.job_seq or not held:
+                return
+            await self._catch_up(job_id, before_seq=min(held))
+            await self._flush(job_id)
+
     async def _subscribe_tenant(self, tenant_id: int) -> None:
         if tenant_id not in self.tenants:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -127,12 +172,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 if event["type"] == "job.progress":
                     await self.send_json(event)  # not in the job's own stream
                 return  # the job's group brings its status events, in order
-            last = self.job_seq[job_id]
-            if event["seq"] <= last:
-                return  # already sent (replay overlap)
-            if event["seq"] > last + 1:
-                await self._catch_up(job_id, before_seq=event["seq"])
-            await self.send_json(event)
-            self.job_seq[job_id] = event["seq"]
+            async with self._order_lock:
+                await self._deliver(job_id, event)
         elif event.get("tenant") in self.tenant_subs:
             await self.send_json(event)

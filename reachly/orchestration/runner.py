@@ -199,6 +199,69 @@ class StepRun:
         )
         return {r["key"]: r["output"] for r in rows}
 
+    # ---------------------------------------------------------------------
+    # LLM agents (agents/llm): budgets, token limits, accounting, planning.
+    # Plain data in and out; the ORM stays on this side.
+    # ---------------------------------------------------------------------
+    def llm_settings(self) -> dict[str, Any]:
+        """Provider chain and config, model override, tokens per minute,
+        monthly budget and what is spent (read anew on every call)."""
+        from reachly.llm.selectors import llm_settings
+
+        return llm_settings(self.tenant_id, self.role)
+
+    def llm_tokens_acquire(self, provider: str, tokens: int, tokens_per_minute: int | None) -> Callable[[], None]:
+        """Reserve `tokens` of the tenant's tokens per minute on `provider`
+        (global limiter). Denied: RateLimited (retry_after -1 when the
+        request alone exceeds the limit). Returns the refund, for a call
+        that did not happen."""
+        decision = limiter.acquire(limits.for_tokens(self.subject, provider, tokens, tokens_per_minute))
+        if not decision.allowed:
+            denied = decision.denied_by
+            scope = (
+                f"{denied.limit} LLM tokens per minute on {provider}"
+                if denied and denied.scope.startswith("tokens:")
+                else (denied.scope if denied else provider)
+            )
+            raise RateLimited(decision.retry_after, scope)
+        return decision.refund
+
+    def llm_call_record(self, **call: Any) -> dict[str, Any]:
+        """Record one provider call of this step (LLMCall + monthly usage)."""
+        from reachly.llm.services import llm_call_record
+
+        return llm_call_record(tenant_id=self.tenant_id, job_id=self.job_id, step_id=self.step_id, agent=self.role,
+                               **call)  # fmt: skip
+
+    def llm_call_find(self, effect_key: str) -> dict[str, Any] | None:
+        """This step's recorded successful call under `effect_key`, if any."""
+        from reachly.llm.selectors import llm_call_completion
+
+        return llm_call_completion(self.step_id, effect_key)
+
+    def job_summary(self) -> dict[str, Any]:
+        """The job's results and metrics so far (for the data analyst)."""
+        from reachly.llm.selectors import job_summary
+
+        return job_summary(self.job_id)
+
+    def job_step_keys(self) -> list[str]:
+        rows = sql.fetchall("SELECT key FROM orchestration_step WHERE job_id = %s ORDER BY id", [self.job_id])
+        return [r["key"] for r in rows]
+
+    def job_extend(self, steps: list[dict[str, Any]]) -> list[str]:
+        """Add steps (API format) to this step's job; raises GraphError.
+        Idempotent: steps already added by an earlier run are not added again."""
+        from reachly.orchestration import graph, services
+        from reachly.orchestration.models import Job
+
+        specs = graph.from_dicts(steps)
+        keys = [s.key for s in specs]
+        if specs and set(keys) <= set(self.job_step_keys()):
+            return keys
+        services.job_extend(Job.objects.select_related("tenant").get(pk=self.job_id), specs)
+        return keys
+
 
 def run(message: dict[str, Any]) -> str:
     """Execute one admitted step. Returns what happened, for logs and tests."""
