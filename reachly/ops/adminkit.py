@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db import models, transaction
+from django.db.models import Sum
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -106,6 +107,21 @@ class AuditedModelAdmin(admin.ModelAdmin):
         for obj in queryset:
             audit_record(actor=request.user, action=f"{obj._meta.model_name}.delete", obj=obj)
         return super().log_deletions(request, queryset)
+
+
+class TotalsMixin:
+    """A changelist with the sums of `totals` over the filtered rows (every
+    page, not just the one shown): tokens and cost of LLM calls, usage."""
+
+    change_list_template = "admin/ops/change_list_totals.html"
+    totals: tuple[str, ...] = ()
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and context.get("cl") is not None and self.totals:
+            context["totals"] = context["cl"].queryset.aggregate(**{name: Sum(name) for name in self.totals})
+        return response
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -9,7 +9,7 @@ operator as `by`, so the job's events and the AuditLog both say who did it.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -21,6 +21,7 @@ from reachly.ops.admin_filters import CampaignIdFilter, JobIdFilter
 from reachly.ops.adminkit import (
     AuditedModelAdmin,
     ReadOnlyAdmin,
+    TotalsMixin,
     admin_link,
     changelist_link,
     html_table,
@@ -494,18 +495,9 @@ class RateLimitAdmin(AuditedModelAdmin):
 
 
 @admin.register(UsageCounter)
-class UsageCounterAdmin(ReadOnlyAdmin):
+class UsageCounterAdmin(TotalsMixin, ReadOnlyAdmin):
     list_display = ["tenant", "agent", "month", "steps", "actions", "llm_tokens", "llm_cost"]
     list_filter = ["month", "agent", ("tenant", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["tenant"]
     search_fields = ["tenant__slug", "agent"]
-    change_list_template = "admin/ops/change_list_totals.html"
-
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        cl = getattr(response, "context_data", None) and response.context_data.get("cl")
-        if cl is not None:
-            response.context_data["totals"] = cl.queryset.aggregate(
-                steps=Sum("steps"), actions=Sum("actions"), llm_tokens=Sum("llm_tokens"), llm_cost=Sum("llm_cost")
-            )
-        return response
+    totals = ("steps", "actions", "llm_tokens", "llm_cost")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from reachly.llm.services import llm_call_record
 from reachly.ops.services import audit_record
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.models import Effect, RateLimit, Step, StepAttempt, UsageCounter
@@ -48,13 +49,33 @@ def populate(actor=None) -> dict:
         finished_at=timezone.now(),
     )
     Effect.objects.create(key=f"s{step.id}:item:0", tenant=tenant, job=job, step=step, state="done", result={"ok": 1})
-    RateLimit.objects.create(name="invites", subject="actions", action="invite", per="account", limit=20,
-                             period="calendar_day")  # fmt: skip
-    UsageCounter.objects.create(tenant=tenant, agent="test", month=timezone.now().date().replace(day=1), steps=3,
-                                llm_tokens=1200, llm_cost="0.012000")  # fmt: skip
+    RateLimit.objects.create(
+        name="invites", subject="actions", action="invite", per="account", limit=20, period="calendar_day"
+    )
+    UsageCounter.objects.create(
+        tenant=tenant,
+        agent="test",
+        month=timezone.now().date().replace(day=1),
+        steps=3,
+        llm_tokens=1200,
+        llm_cost="0.012000",
+    )
     token, key = api_token_create(tenant=tenant, name="ci")
     audit_record(actor=actor, action="job.pause", obj=job)
     Group.objects.create(name="operators")
+    for model, tokens, cost in (("gpt-4o-mini", 900, "0.0012"), ("claude-haiku", 300, "0.0030")):
+        llm_call_record(
+            tenant_id=tenant.id,
+            agent="copywriter",
+            provider="openai",
+            model=model,
+            outcome="ok",
+            job_id=job.id,
+            step_id=step.id,
+            prompt_tokens=tokens,
+            completion_tokens=100,
+            cost=cost,
+        )
     return {
         "tenant": tenant,
         "account": account,

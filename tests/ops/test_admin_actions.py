@@ -79,8 +79,12 @@ def test_job_actions_pause_resume_cancel_and_retry_real_jobs(workers, alice, ali
         what="the running attempt to end",
     )
 
-    for action, job in (("job.pause", slow), ("job.resume", slow), ("job.retry_failed", doomed),
-                        ("job.cancel", endless)):  # fmt: skip
+    for action, job in (
+        ("job.pause", slow),
+        ("job.resume", slow),
+        ("job.retry_failed", doomed),
+        ("job.cancel", endless),
+    ):
         entry = _audited(action, job)
         assert entry.actor == alice and entry.actor_name == "alice" and entry.tenant == tenant
 
@@ -178,8 +182,13 @@ def test_tenant_and_campaign_actions_control_all_their_jobs(alice, alice_client,
     _act(alice_client, "tenants_tenant", "cancel_jobs", [tenant.id])
     assert Job.objects.get(pk=other.pk).status == "cancelled"
     assert {e.action for e in AuditLog.objects.filter(tenant=tenant)} >= {
-        "campaign.pause", "campaign.resume", "campaign.cancel", "tenant.pause", "tenant.resume", "tenant.cancel",
-    }  # fmt: skip
+        "campaign.pause",
+        "campaign.resume",
+        "campaign.cancel",
+        "tenant.pause",
+        "tenant.resume",
+        "tenant.cancel",
+    }
 
 
 @pytestmark_db
@@ -204,8 +213,10 @@ def test_sender_account_actions_pause_resume_and_forget_the_session(alice, alice
     account.refresh_from_db()
     assert account.session_state is None
     assert [e.action for e in AuditLog.objects.filter(object_id=str(account.pk)).order_by("id")] == [
-        "sender_account.pause", "sender_account.resume", "sender_account.forget_session",
-    ]  # fmt: skip
+        "sender_account.pause",
+        "sender_account.resume",
+        "sender_account.forget_session",
+    ]
 
 
 @pytestmark_db
@@ -216,8 +227,16 @@ def test_a_new_password_is_write_only_and_an_edit_keeps_the_old_one(alice_client
     url = reverse("admin:campaigns_senderaccount_change", args=[account.pk])
     form = alice_client.get(url).context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None}
-    data.update({"tenant": tenant.pk, "name": "Renamed", "new_password": "", "_save": "Save",
-                 "working_hours_start": "00:00:00", "working_hours_end": "23:59:59"})  # fmt: skip
+    data.update(
+        {
+            "tenant": tenant.pk,
+            "name": "Renamed",
+            "new_password": "",
+            "_save": "Save",
+            "working_hours_start": "00:00:00",
+            "working_hours_end": "23:59:59",
+        }
+    )
     response = alice_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     account = SenderAccount.objects.get(pk=account.pk)

@@ -58,8 +58,14 @@ def test_every_admin_page_renders_for_an_operator(alice, alice_client):
 
 def test_read_only_models_cannot_be_added_in_the_admin(alice_client):
     """Jobs, steps and events change only through the services."""
-    for info in ("orchestration_job", "orchestration_step", "orchestration_event", "orchestration_effect",
-                 "orchestration_usagecounter", "ops_auditlog"):  # fmt: skip
+    for info in (
+        "orchestration_job",
+        "orchestration_step",
+        "orchestration_event",
+        "orchestration_effect",
+        "orchestration_usagecounter",
+        "ops_auditlog",
+    ):
         assert alice_client.get(reverse(f"admin:{info}_add")).status_code == 403, info
 
 
@@ -129,18 +135,34 @@ def test_the_step_page_shows_the_error_readably_and_the_lease(alice_client):
     assert "ValueError: boom" in page  # the attempts inline
 
 
-def test_usage_changelist_shows_cost_totals(alice_client):
+def test_usage_and_llm_call_changelists_show_token_and_cost_totals(alice_client):
     populate()
     page = alice_client.get(reverse("admin:orchestration_usagecounter_changelist")).content.decode()
-    assert 'data-total="llm_cost">0.012' in page
-    assert 'data-total="llm_tokens">1200' in page
+    # populate's own counter (1200 tokens, $0.012) and the two LLM calls' (1400, $0.0042), on two rows.
+    assert 'data-total="llm_tokens">2600' in page
+    assert 'data-total="llm_cost">0.016200' in page
+    page = alice_client.get(reverse("admin:llm_llmcall_changelist")).content.decode()
+    assert 'data-total="prompt_tokens">1200' in page
+    assert 'data-total="completion_tokens">200' in page
+    assert 'data-total="cost">0.004200' in page
+    filtered = alice_client.get(reverse("admin:llm_llmcall_changelist"), {"q": "claude"}).content.decode()
+    assert 'data-total="cost">0.003000' in filtered
 
 
 @pytest.mark.parametrize(
     "info",
-    ["orchestration_job", "orchestration_step", "orchestration_event", "tenants_tenant", "tenants_apitoken",
-     "campaigns_senderaccount", "campaigns_lead", "campaigns_campaign", "ops_auditlog"],
-)  # fmt: skip
+    [
+        "orchestration_job",
+        "orchestration_step",
+        "orchestration_event",
+        "tenants_tenant",
+        "tenants_apitoken",
+        "campaigns_senderaccount",
+        "campaigns_lead",
+        "campaigns_campaign",
+        "ops_auditlog",
+    ],
+)
 def test_changelists_cost_the_same_queries_for_3_rows_as_for_30(alice, alice_client, info):
     from reachly.campaigns.models import Lead
     from reachly.ops.services import audit_record

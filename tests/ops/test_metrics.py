@@ -82,6 +82,34 @@ def test_llm_and_browser_series_are_available_to_other_modules():
 
 
 @pytest.mark.django_db
+def test_a_recorded_llm_call_counts_its_tokens_and_cost_once(plans, django_capture_on_commit_callbacks):
+    from reachly.llm.services import llm_call_record
+
+    tenant = TenantFactory()
+    tokens = metrics.LLM_TOKENS.labels("anthropic", "claude-x", "completion")
+    cost = metrics.LLM_COST.labels("anthropic", "claude-x")
+    before = (tokens._value.get(), cost._value.get())
+    job = job_start(tenant=tenant, steps=test_steps(1))
+    step = job.steps.get()
+    call = {
+        "tenant_id": tenant.id,
+        "agent": "copywriter",
+        "provider": "anthropic",
+        "model": "claude-x",
+        "outcome": "ok",
+        "step_id": step.id,
+        "effect_key": "note",
+        "prompt_tokens": 50,
+        "completion_tokens": 7,
+        "cost": "0.25",
+    }
+    for _ in range(2):  # the same effect recorded twice (a retried step): billed once
+        with django_capture_on_commit_callbacks(execute=True):
+            llm_call_record(**call)
+    assert (tokens._value.get(), cost._value.get()) == (before[0] + 7, before[1] + 0.25)
+
+
+@pytest.mark.django_db
 def test_web_metrics_need_the_token_and_show_request_series(client, settings, plans):
     settings.REACHLY_METRICS_TOKEN = "s3cret-scrape-token"
     assert client.get("/metrics").status_code == 401
