@@ -45,7 +45,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 REACHLY_BASE_URL = env.str("REACHLY_BASE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "reachly.ops.admin_apps.ReachlyAdminConfig",  # django.contrib.admin with the operator site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -321,17 +321,60 @@ STORAGES = {
 }
 
 # ---------------------------------------------------------------------------
-# Logging (structured logging and Sentry are configured in reachly.ops)
+# Operations: structured logs, Sentry, metrics, health, admin links
+# (reachly/ops; docs/operations.md)
 # ---------------------------------------------------------------------------
+from reachly.ops import logs as _ops_logs  # noqa: E402 - configures structlog, needs nothing of Django
+from reachly.ops import sentry as _ops_sentry  # noqa: E402
+
+INSTALLED_APPS += ["django_structlog", "django_prometheus"]
+MIDDLEWARE = [
+    # Probes answer first: no ALLOWED_HOSTS check, no redirect, not counted.
+    "reachly.ops.health.HealthCheckMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    # After authentication (binds user_id); request_id/trace_id on every line.
+    "django_structlog.middlewares.RequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+# Logs: JSON lines in production, readable lines elsewhere; secrets redacted.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+REACHLY_LOG_FORMAT = env.str("REACHLY_LOG_FORMAT", default="json" if REACHLY_ENV == "prod" else "console")
+LOGGING = _ops_logs.logging_config(json=REACHLY_LOG_FORMAT == "json", level=LOG_LEVEL)
+# https://django-structlog.readthedocs.io/en/latest/celery.html
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# task_enqueued / task_started / task_succeeded: three lines per step. DEBUG
+# silences them at scale; failures are logged whatever this says.
+DJANGO_STRUCTLOG_CELERY_DEFAULT_LOG_LEVEL = _ops_logs.level(env.str("REACHLY_TASK_LOG_LEVEL", default="INFO"))
+# Take X-Request-ID from the ingress/load balancer (only when it sets it).
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env.bool("REACHLY_TRUST_REQUEST_ID", default=False)
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # PII off, as in Sentry
+
+# Sentry: nothing is initialised (or sent) without a DSN.
+SENTRY_DSN = env_secret("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=REACHLY_ENV)
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+_ops_sentry.init(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=env.str("REACHLY_RELEASE", default=""),
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)
+
+# Prometheus. Web: /metrics and /metrics/cluster, with `Authorization: Bearer
+# <REACHLY_METRICS_TOKEN>` (without a token they answer only outside prod).
+# Workers: an exporter on an internal port (0 = off). Multi-process servers
+# (prefork workers, uvicorn --workers) need PROMETHEUS_MULTIPROC_DIR.
+REACHLY_METRICS_TOKEN = env_secret("REACHLY_METRICS_TOKEN", "")
+REACHLY_WORKER_METRICS_PORT = env.int("REACHLY_WORKER_METRICS_PORT", default=0)
+REACHLY_WORKER_METRICS_ADDR = env.str("REACHLY_WORKER_METRICS_ADDR", default="127.0.0.1")
+PROMETHEUS_EXPORT_MIGRATIONS = False  # no database query at import time
+
+# The admin's links: Flower (same host, behind the URL prefix of its
+# Procfile line) and the capacity page's refresh period.
+FLOWER_URL = env.str("FLOWER_URL", default="/flower/")
+REACHLY_CAPACITY_REFRESH_SECONDS = env.float("REACHLY_CAPACITY_REFRESH_SECONDS", default=5.0)
 
 # ---------------------------------------------------------------------------
 # Browser agents and the sandbox network (agents/browser/, reachly/sandbox/)

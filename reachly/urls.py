@@ -14,3 +14,6 @@ urlpatterns = [
 # The sandbox network (reachly/sandbox/): the browser agents' built-in target.
 if settings.REACHLY_SANDBOX_ENABLED:
     urlpatterns += [path("sandbox/", include("reachly.sandbox.urls"))]
+
+# Operations: /healthz and /readyz are answered by reachly.ops.health's middleware.
+urlpatterns += [path("", include("reachly.ops.urls"))]

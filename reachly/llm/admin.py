@@ -1,11 +1,15 @@
 from django.contrib import admin
 
 from reachly.llm.models import LLMCall
+from reachly.ops.adminkit import TotalsMixin
 
 
 @admin.register(LLMCall)
-class LLMCallAdmin(admin.ModelAdmin):
+class LLMCallAdmin(TotalsMixin, admin.ModelAdmin):
     """Read-only: calls are recorded by workers, never edited."""
+
+    # ops: token and cost totals of the filtered calls above the list.
+    totals = ("prompt_tokens", "completion_tokens", "cost")
 
     list_display = [
         "created_at",

@@ -12,6 +12,7 @@ from agents.llm.client import BUDGET_WAIT
 from reachly.core import sql
 from reachly.llm.models import LLMCall
 from reachly.llm.selectors import call_result
+from reachly.ops import metrics
 from reachly.orchestration import signals, usage
 from reachly.tenants.models import Tenant
 
@@ -65,6 +66,17 @@ def llm_call_record(
             )
             if outcome == LLMCall.Outcome.OK:
                 usage.add(tenant_id, agent, llm_tokens=prompt_tokens + completion_tokens, llm_cost=cost)
+            # ops: Prometheus series, once the call is committed (a duplicate is not counted).
+            transaction.on_commit(
+                lambda: metrics.llm_call(
+                    provider=provider,
+                    model=model,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                    cost=float(cost),
+                    outcome=outcome,
+                )
+            )
     except IntegrityError:
         existing = LLMCall.objects.filter(step_id=step_id, effect_key=effect_key, outcome=LLMCall.Outcome.OK).first()
         if existing is None:

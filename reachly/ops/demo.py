@@ -55,6 +55,8 @@ class Stack:
             "REACHLY_ENV": settings.REACHLY_ENV,
             "LOG_LEVEL": "WARNING",
             "CELERY_SEND_EVENTS": "true",
+            # The admin's "Flower" links (Flower runs on its own port here).
+            "FLOWER_URL": f"http://127.0.0.1:{self.flower_port}/flower/",
         }
         self.procs = Processes(env, logdir)
 

@@ -28,6 +28,8 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from agents import registry
 from agents.base import AgentError, LeaseLost, RateLimited, StopRequested
 from reachly.core import sql
+from reachly.ops import context as ops_context
+from reachly.ops import metrics
 from reachly.orchestration import effects, leases, lifecycle, limiter, limits, signals, usage
 
 log = logging.getLogger(__name__)
@@ -284,6 +286,7 @@ def run_batch(messages: list[dict[str, Any]]) -> list[str]:
 
 
 def _execute(message: dict[str, Any]) -> tuple[str, set[str]]:
+    ops_context.bind_step(message)  # ops: this step's ids on log lines and Sentry events
     step_id = int(message["step"])
     subject = limits.Subject(
         tenant_id=int(message["tenant"]),
@@ -305,6 +308,8 @@ def _execute(message: dict[str, Any]) -> tuple[str, set[str]]:
         decision.refund()
         return "stale", set()
 
+    metrics.step_started(claimed.agent)  # ops: Prometheus series (reachly/ops/metrics.py)
+    started = time.monotonic()
     lease = leases.keeper().hold(claimed.id, claimed.fencing_token)
     ctx = StepRun(claimed, subject, lease)
     token = claimed.fencing_token
@@ -330,6 +335,7 @@ def _execute(message: dict[str, Any]) -> tuple[str, set[str]]:
         leases.keeper().drop(lease)
         limiter.release(decision)
 
+    metrics.step_finished(claimed.agent, outcome.status if outcome else "lost", time.monotonic() - started)
     if outcome is None:
         return "lost", set()
     return outcome.status, outcome.roles
