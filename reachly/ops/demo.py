@@ -41,7 +41,7 @@ def _port(preferred: int) -> int:
 class Stack:
     """Reachly's processes for the demo, children of this process."""
 
-    def __init__(self, logdir: Path):
+    def __init__(self, logdir: Path, extra_env: dict[str, str] | None = None):
         db = settings.DATABASES["default"]
         self.web_port = _port(8000)
         self.flower_port = _port(5555)

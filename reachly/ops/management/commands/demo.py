@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 from reachly.ops import demo
 from reachly.ops.demo_data import DEMO_PASSWORD, seed
-from reachly.ops.demo_jobs import start_demo_jobs
+from reachly.ops.demo_jobs import DEMO_ENV, start_demo_jobs
 
 
 class Command(BaseCommand):
@@ -17,8 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--exit", action="store_true", help="Stop everything when the jobs end.")
 
     def handle(self, *args, exit=False, **options):
-        data = seed()
-        stack = demo.Stack(demo.demo_dir() / "logs")
+        stack = demo.Stack(demo.demo_dir() / "logs", extra_env=DEMO_ENV)
+        data = seed(sandbox_url=f"{stack.base_url}/sandbox/")
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
             stack.start()
