@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import uuid
 
@@ -112,6 +113,35 @@ def cpu_per_step(bench: Bench, control, agents, tenant, n: int) -> dict[str, flo
     return {name: seconds * 1000 / n for name, seconds in result.items()}
 
 
+def other_processes_memory(bench: Bench, agents, tenant) -> dict[str, float]:
+    """RSS of a general-style worker (threads, -c 16) after a run, and of one
+    uvicorn process after serving a few pages."""
+    import urllib.request
+
+    from reachly.core.processes import free_port
+
+    for worker in agents:
+        worker.stop()
+    threads = bench.procs.worker("agent.test", pool="threads", concurrency=16)
+    reachly_run(tenant, 500)
+    port = free_port()
+    web = bench.procs.spawn(
+        "web", [sys.executable, "-m", "uvicorn", "reachly.asgi:application", "--port", str(port), "--lifespan", "off"]
+    )
+
+    def page() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=5) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    wait_for(page, timeout=60, interval=0.2)
+    for _ in range(20):
+        page()
+    return {"threads": rss_mb(threads.pid), "web": rss_mb(web.pid)}
+
+
 def main() -> None:
     rows = []
     with Bench("scale_out") as bench:
@@ -140,7 +170,7 @@ def main() -> None:
                     "load": (load_before, os.getloadavg()[0]),
                 }
             )
-        # Stop the agent workers before the control worker (stop_all order).
+        memory = other_processes_memory(bench, agents, tenant)
 
     base_r, base_c = rows[0]["reachly"], rows[0]["celery"]
     print(f"scale-out ({N} no-op steps per run, best of {ROUNDS}; {os.cpu_count()} cores; one control worker -c 2):")
@@ -161,7 +191,8 @@ def main() -> None:
     last = rows[-1]
     print(
         f"memory (RSS, worker main + pool process): agent worker -c 1 {last['agent_rss']:.0f} MB,"
-        f" control worker -c 2 with beat {last['control_rss']:.0f} MB"
+        f" control worker -c 2 with beat {last['control_rss']:.0f} MB,"
+        f" threads worker -c 16 {memory['threads']:.0f} MB, web (uvicorn, 1 process) {memory['web']:.0f} MB"
     )
 
 
