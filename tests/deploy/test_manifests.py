@@ -681,3 +681,38 @@ def test_the_procfile_runs_every_group_with_its_pool():
         assert parsed and set(parsed.queues) == set(registry.queues_for_group(group)), group
     assert parse_worker(lines["worker-browser"]).pool == "prefork"
     assert parse_worker(lines["worker-general"]).pool in ("threads", "gevent")
+
+
+def test_the_image_healthcheck_asks_the_web_app_or_reads_the_heartbeat(tmp_path):
+    import http.server
+    import os
+    import threading
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = str(ROOT / "docker" / "healthcheck.py")
+    base = {k: v for k, v in os.environ.items() if k != "REACHLY_WORKER_HEARTBEAT_FILE"}
+
+    def check(**env) -> int:
+        return subprocess.run([sys.executable, script], cwd=ROOT, env={**base, **env}, capture_output=True).returncode
+
+    try:
+        assert check(PORT=str(server.server_port)) == 0
+        assert check(REACHLY_HEALTHCHECK_URL=f"http://127.0.0.1:{server.server_port}/nothing") != 0
+    finally:
+        server.shutdown()
+    assert check(PORT=str(server.server_port)) != 0  # nobody answers
+    if importlib.util.find_spec(LIVENESS_MODULE) is not None:
+        beat = tmp_path / "heartbeat"
+        beat.write_text(str(time.time()))
+        assert check(REACHLY_WORKER_HEARTBEAT_FILE=str(beat)) == 0
+        beat.write_text(str(time.time() - 600))
+        assert check(REACHLY_WORKER_HEARTBEAT_FILE=str(beat)) != 0
