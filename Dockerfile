@@ -75,7 +75,7 @@ CMD ["sh", "-c", "exec uvicorn reachly.asgi:application --host 0.0.0.0 --port \"
 # browser: runtime + Debian's Chromium (the browser workers' image)
 # ---------------------------------------------------------------------------
 FROM runtime AS browser
-USER root
+USER 0
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-noto-core \
  && rm -rf /var/lib/apt/lists/*

