@@ -74,3 +74,29 @@ def _withdraw(sender, **_kwargs) -> None:
 from reachly.ops import celery_hooks  # noqa: E402
 
 celery_hooks.install(app)
+
+
+# ---------------------------------------------------------------------------
+# Deployment: a warm shutdown (SIGTERM from Kubernetes, docker stop) hands the
+# running steps back to the database at their next safe point, so a rolling
+# deploy or a scale-down does not wait for long steps (orchestration/shutdown.py).
+# ---------------------------------------------------------------------------
+@signals.worker_init.connect
+def _shutdown_clear(**_kwargs) -> None:
+    from reachly.orchestration import shutdown
+
+    shutdown.clear()
+
+
+@signals.worker_shutting_down.connect
+def _shutdown_request(**_kwargs) -> None:
+    from reachly.orchestration import shutdown
+
+    shutdown.request()
+
+
+@signals.worker_shutdown.connect
+def _shutdown_done(**_kwargs) -> None:
+    from reachly.orchestration import shutdown
+
+    shutdown.clear()

@@ -336,8 +336,10 @@ def _finish_job(job_id: int, status: str, reason: str) -> None:
 
 def stop(step_id: int, token: int, reason: str, state: dict[str, Any] | None) -> Outcome | None:
     """A running step stopped at a safe point: paused with its job, back to
-    ready when only its sender account was paused, or cancelled."""
-    new_status = {"pause": "paused", "cancel": "cancelled", "account_pause": "ready"}[reason]
+    ready when only its sender account was paused or its worker is shutting
+    down (no attempt spent: another worker resumes it), or cancelled."""
+    new_status = {"pause": "paused", "cancel": "cancelled", "account_pause": "ready", "shutdown": "ready"}[reason]
+    wait_reason = {"account_pause": "sender account paused", "shutdown": "worker shutting down"}.get(reason, "")
     with transaction.atomic():
         step = sql.fetchone(
             f"""
@@ -345,11 +347,17 @@ def stop(step_id: int, token: int, reason: str, state: dict[str, Any] | None) ->
                SET status = %(status)s::varchar, checkpoint = COALESCE(%(state)s::jsonb, checkpoint),
                    next_attempt_at = now(), {_RELEASE},
                    finished_at = CASE WHEN %(status)s::varchar = 'cancelled' THEN now() ELSE NULL END,
-                   wait_reason = CASE WHEN %(status)s::varchar = 'ready' THEN 'sender account paused' ELSE '' END
+                   wait_reason = %(wait_reason)s
              WHERE id = %(id)s AND fencing_token = %(token)s AND status = 'running'
             RETURNING id, job_id, tenant_id, key, agent
             """,
-            {"id": step_id, "token": token, "status": new_status, "state": json.dumps(state) if state else None},
+            {
+                "id": step_id,
+                "token": token,
+                "status": new_status,
+                "wait_reason": wait_reason,
+                "state": json.dumps(state) if state else None,
+            },
         )
         if step is None:
             return None

@@ -30,7 +30,7 @@ from agents.base import AgentError, LeaseLost, RateLimited, StopRequested
 from reachly.core import sql
 from reachly.ops import context as ops_context
 from reachly.ops import metrics
-from reachly.orchestration import effects, leases, lifecycle, limiter, limits, signals, usage
+from reachly.orchestration import effects, leases, lifecycle, limiter, limits, shutdown, signals, usage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,6 +79,9 @@ class StepRun:
                 reason = None
             if reason:
                 raise StopRequested(reason)
+            # Deployment: the worker is shutting down (reachly/orchestration/shutdown.py).
+            if shutdown.requested():
+                raise StopRequested("shutdown")
 
     def checkpoint(self, state: dict[str, Any]) -> None:
         if not lifecycle.save_checkpoint(self.step_id, self.claimed.fencing_token, state):
