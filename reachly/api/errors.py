@@ -21,6 +21,7 @@ from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from reachly.campaigns.errors import Conflict, DomainError, Invalid, TooLarge
@@ -42,7 +43,12 @@ def flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            path = f"{prefix}[{key}]" if isinstance(key, int) else (f"{prefix}.{key}" if prefix else str(key))
+            if isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            elif key == api_settings.NON_FIELD_ERRORS_KEY and prefix:
+                path = prefix  # a nested list's own error: name the list
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
             out.update(flatten(value, path))
     elif isinstance(detail, list):
         if all(not isinstance(item, (dict, list)) for item in detail):

@@ -283,23 +283,23 @@ def recommendations(snap: dict[str, Any], *, tenant: Tenant | None = None) -> li
         advice.append({"level": level, "message": message})
 
     for q in snap["queues"]:
-        backlog = q["ready"] + q["enqueued"]
-        minutes = (q["oldest_due_seconds"] or 0) / 60
         pending = q["ready"] + q["enqueued"]
+        minutes = (q["oldest_due_seconds"] or 0) / 60
         if tenant is None:
-            if q["consumers"] == 0 and (pending or q["depth"]):
-                if q["name"] == registry.CONTROL_QUEUE:
+            if q["name"] == registry.CONTROL_QUEUE:
+                if q["consumers"] == 0:
                     say("critical", "no live worker consumes control: nothing is dispatched; start worker-control")
-                else:
-                    say(
-                        "critical",
-                        f"{q['name']} has {pending} steps waiting and no live worker consumes it:"
-                        f" start the {q['group']} worker group (python -m agents.queues {q['group']})",
-                    )
-            elif backlog > BACKLOG_WARN and minutes >= BACKLOG_MINUTES:
+            elif q["consumers"] == 0 and (pending or q["depth"]):
+                waiting = f"{pending} steps waiting" if pending else f"{q['depth']} messages queued"
+                say(
+                    "critical",
+                    f"{q['name']} has {waiting} and no live worker consumes it:"
+                    f" start the {q['group']} worker group (python -m agents.queues {q['group']})",
+                )
+            elif pending > BACKLOG_WARN and minutes >= BACKLOG_MINUTES:
                 say(
                     "warning",
-                    f"{q['name']} backlog {backlog} > {BACKLOG_WARN} for {minutes:.0f} min:"
+                    f"{q['name']} backlog {pending} > {BACKLOG_WARN} for {minutes:.0f} min:"
                     f" add {q['group']} workers (now {q['consumers']} slots)",
                 )
         elif q["agent"] and q["ready"] > BACKLOG_WARN and minutes >= BACKLOG_MINUTES:
