@@ -71,7 +71,7 @@ def test_public_addresses_pass_without_a_network_call():
 
 def test_the_agent_refuses_a_loopback_receiver_unless_allowed(receiver):
     ctx = FakeContext({"endpoint": 7, "event": {"id": "evt_1_1", "type": "job.completed", "data": {}}})
-    with pytest.raises(PermanentError, match="refusing to send to 127.0.0.1"):
+    with pytest.raises(PermanentError, match=r"refusing to send to 127\.0\.0\.1"):
         agent(receiver.url, allow_private=False).run(ctx)
     assert receiver.requests == [] and ctx.acquired == []
 
