@@ -51,7 +51,7 @@ def celery_run(bench: Bench, n: int) -> float:
 
 def main() -> None:
     with Bench("throughput") as bench:
-        bench.procs.worker("control", beat=True)
+        bench.procs.worker("control", beat=True, concurrency=2)  # as in the Procfile
         for _ in range(WORKERS):
             bench.procs.worker("agent.test")
         tenant = bench.tenant("bench")

@@ -66,3 +66,11 @@ def _withdraw(sender, **_kwargs) -> None:
     from reachly.ops import workers
 
     workers.withdraw(sender.hostname)
+
+
+# ---------------------------------------------------------------------------
+# Operations: logging, trace context, Sentry tags, metrics, worker heartbeat
+# ---------------------------------------------------------------------------
+from reachly.ops import celery_hooks  # noqa: E402
+
+celery_hooks.install(app)

@@ -45,7 +45,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 REACHLY_BASE_URL = env.str("REACHLY_BASE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "reachly.ops.admin_apps.ReachlyAdminConfig",  # django.contrib.admin with the operator site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "reachly.web",
     "reachly.ops",
     "reachly.sandbox",
+    "reachly.llm",
     "reachly.webhooks",
 ]
 
@@ -143,15 +144,13 @@ CACHES = {
     }
 }
 
+# Pub/sub layer: a group send is one PUBLISH whatever the number of
+# listeners; nothing is stored (a reconnecting client replays from the
+# database, see reachly/live).
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [REDIS_URL],
-            "prefix": REACHLY_REDIS_PREFIX + "channels",
-            "capacity": 1000,
-            "expiry": 30,
-        },
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": REACHLY_REDIS_PREFIX + "channels"},
     }
 }
 
@@ -215,7 +214,9 @@ REACHLY_HEARTBEAT_SECONDS = env.float("REACHLY_HEARTBEAT_SECONDS", default=5.0)
 # How many admitted-but-not-started steps each agent queue may hold. Short
 # queues are what makes fairness and priority work: the order lives in
 # PostgreSQL, not in Redis lists.
-REACHLY_QUEUE_DEPTH = env.int("REACHLY_QUEUE_DEPTH", default=8)
+# 16 measured best for throughput on 2 cores with batching (benchmarks/
+# throughput.py) while keeping the fairness bound small (tests/orchestration).
+REACHLY_QUEUE_DEPTH = env.int("REACHLY_QUEUE_DEPTH", default=16)
 # Minimum time between two dispatcher passes of one agent under load: a pass
 # costs nearly the same for one step as for ten (benchmarks/throughput.py).
 REACHLY_DISPATCH_INTERVAL = env.float("REACHLY_DISPATCH_INTERVAL", default=0.005)
@@ -239,6 +240,51 @@ REACHLY_REAPER_TICK = env.float("REACHLY_REAPER_TICK", default=5.0)
 REACHLY_RECONCILER_TICK = env.float("REACHLY_RECONCILER_TICK", default=5.0)
 # Limit rules are cached per process for this long.
 REACHLY_LIMIT_RULES_TTL = env.float("REACHLY_LIMIT_RULES_TTL", default=5.0)
+
+# ---------------------------------------------------------------------------
+# LLM providers (agents/llm): chains, endpoints, keys, retries
+# ---------------------------------------------------------------------------
+# Providers are named; each has a type (local | openai | anthropic). `openai`
+# covers any OpenAI-compatible chat-completions endpoint (OpenAI, Ollama,
+# vLLM) by base URL. Base URLs come from here only, never from tenant input.
+REACHLY_LLM_PROVIDERS = {
+    "local": {"type": "local", "model": "local-template"},
+    "openai": {
+        "type": "openai",
+        "base_url": env.str("REACHLY_LLM_OPENAI_BASE_URL", default="https://api.openai.com/v1"),
+        "api_key": env_secret("OPENAI_API_KEY", ""),
+        "model": env.str("REACHLY_LLM_OPENAI_MODEL", default="gpt-4o-mini"),
+    },
+    "anthropic": {
+        "type": "anthropic",
+        "base_url": env.str("REACHLY_LLM_ANTHROPIC_BASE_URL", default="https://api.anthropic.com"),
+        "api_key": env_secret("ANTHROPIC_API_KEY", ""),
+        "model": env.str("REACHLY_LLM_ANTHROPIC_MODEL", default="claude-3-5-haiku-latest"),
+    },
+    # More named endpoints as JSON, e.g. {"ollama": {"type": "openai",
+    # "base_url": "http://ollama:11434/v1", "model": "llama3.2"}}.
+    **env.json("REACHLY_LLM_EXTRA_PROVIDERS", default={}),
+}
+# The fallback chain: the first provider is tried first; the next one takes
+# over when it is rate-limited or down. Per role as JSON ({"copywriter":
+# ["openai", "local"]}); a tenant's AgentAllocation.adapter_override wins.
+REACHLY_LLM_CHAIN = env.list("REACHLY_LLM_CHAIN", default=["local"])
+REACHLY_LLM_ROLE_CHAINS = env.json("REACHLY_LLM_ROLE_CHAINS", default={})
+REACHLY_LLM_CONNECT_TIMEOUT = env.float("REACHLY_LLM_CONNECT_TIMEOUT", default=5.0)
+REACHLY_LLM_TIMEOUT = env.float("REACHLY_LLM_TIMEOUT", default=60.0)
+# A 429/5xx is retried in the worker only briefly (principle 3): at most this
+# many times and only when Retry-After is at most this long; beyond that the
+# chain falls back, or the step goes back to the database.
+REACHLY_LLM_INLINE_RETRIES = env.int("REACHLY_LLM_INLINE_RETRIES", default=2)
+REACHLY_LLM_INLINE_RETRY_MAX_SECONDS = env.float("REACHLY_LLM_INLINE_RETRY_MAX_SECONDS", default=2.0)
+REACHLY_LLM_MAX_TOKENS = env.int("REACHLY_LLM_MAX_TOKENS", default=800)
+# Invalid structured output is re-prompted this many times, then rejected.
+REACHLY_LLM_MAX_REPROMPTS = env.int("REACHLY_LLM_MAX_REPROMPTS", default=2)
+# USD per million tokens, {"model": [input, output]}: overrides agents/llm/pricing.py.
+REACHLY_LLM_PRICES = env.json("REACHLY_LLM_PRICES", default={})
+# A tenant whose monthly LLM budget is spent has its LLM steps wait; they look
+# again this often (raising the budget releases them at once).
+REACHLY_LLM_BUDGET_RECHECK_SECONDS = env.float("REACHLY_LLM_BUDGET_RECHECK_SECONDS", default=300.0)
 
 # ---------------------------------------------------------------------------
 # Secrets at rest
@@ -277,17 +323,102 @@ STORAGES = {
 }
 
 # ---------------------------------------------------------------------------
-# Logging (structured logging and Sentry are configured in reachly.ops)
+# Operations: structured logs, Sentry, metrics, health, admin links
+# (reachly/ops; docs/operations.md)
 # ---------------------------------------------------------------------------
+from reachly.ops import logs as _ops_logs  # noqa: E402 - configures structlog, needs nothing of Django
+from reachly.ops import sentry as _ops_sentry  # noqa: E402
+
+INSTALLED_APPS += ["django_structlog", "django_prometheus"]
+MIDDLEWARE = [
+    # Probes answer first: no ALLOWED_HOSTS check, no redirect, not counted.
+    "reachly.ops.health.HealthCheckMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    # After authentication (binds user_id); request_id/trace_id on every line.
+    "django_structlog.middlewares.RequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+# Logs: JSON lines in production, readable lines elsewhere; secrets redacted.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+REACHLY_LOG_FORMAT = env.str("REACHLY_LOG_FORMAT", default="json" if REACHLY_ENV == "prod" else "console")
+LOGGING = _ops_logs.logging_config(json=REACHLY_LOG_FORMAT == "json", level=LOG_LEVEL)
+# https://django-structlog.readthedocs.io/en/latest/celery.html
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# task_enqueued / task_started / task_succeeded: three lines per step. DEBUG
+# silences them at scale; failures are logged whatever this says.
+DJANGO_STRUCTLOG_CELERY_DEFAULT_LOG_LEVEL = _ops_logs.level(env.str("REACHLY_TASK_LOG_LEVEL", default="INFO"))
+# Take X-Request-ID from the ingress/load balancer (only when it sets it).
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env.bool("REACHLY_TRUST_REQUEST_ID", default=False)
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # PII off, as in Sentry
+
+# Sentry: nothing is initialised (or sent) without a DSN.
+SENTRY_DSN = env_secret("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default=REACHLY_ENV)
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+_ops_sentry.init(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=env.str("REACHLY_RELEASE", default=""),
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)
+
+# Prometheus. Web: /metrics and /metrics/cluster, with `Authorization: Bearer
+# <REACHLY_METRICS_TOKEN>` (without a token they answer only outside prod).
+# Workers: an exporter on an internal port (0 = off). Multi-process servers
+# (prefork workers, uvicorn --workers) need PROMETHEUS_MULTIPROC_DIR.
+REACHLY_METRICS_TOKEN = env_secret("REACHLY_METRICS_TOKEN", "")
+REACHLY_WORKER_METRICS_PORT = env.int("REACHLY_WORKER_METRICS_PORT", default=0)
+REACHLY_WORKER_METRICS_ADDR = env.str("REACHLY_WORKER_METRICS_ADDR", default="127.0.0.1")
+PROMETHEUS_EXPORT_MIGRATIONS = False  # no database query at import time
+
+# The admin's links: Flower (same host, behind the URL prefix of its
+# Procfile line) and the capacity page's refresh period.
+FLOWER_URL = env.str("FLOWER_URL", default="/flower/")
+REACHLY_CAPACITY_REFRESH_SECONDS = env.float("REACHLY_CAPACITY_REFRESH_SECONDS", default=5.0)
+
+# ---------------------------------------------------------------------------
+# Browser agents and the sandbox network (agents/browser/, reachly/sandbox/)
+# ---------------------------------------------------------------------------
+# The sandbox: a small professional network served by Reachly itself, the
+# browser agents' default target (shared/DESIGN.md, "Embedded defaults").
+# On by default everywhere but production.
+REACHLY_SANDBOX_ENABLED = env.bool("REACHLY_SANDBOX_ENABLED", default=REACHLY_ENV != "prod")
+# Where browser workers find it (its login page is `<url>login`).
+REACHLY_SANDBOX_URL = env.str("REACHLY_SANDBOX_URL", default=REACHLY_BASE_URL.rstrip("/") + "/sandbox/")
+# Its behaviour: invitations are accepted after this delay (per-member
+# override), and trouble, off by default so runs are deterministic.
+REACHLY_SANDBOX_ACCEPT_SECONDS = env.float("REACHLY_SANDBOX_ACCEPT_SECONDS", default=30.0)
+REACHLY_SANDBOX_SLOW_RATE = env.float("REACHLY_SANDBOX_SLOW_RATE", default=0.0)
+REACHLY_SANDBOX_SLOW_SECONDS = env.float("REACHLY_SANDBOX_SLOW_SECONDS", default=2.0)
+REACHLY_SANDBOX_CHALLENGE_RATE = env.float("REACHLY_SANDBOX_CHALLENGE_RATE", default=0.0)
+REACHLY_SANDBOX_CHALLENGE_SECONDS = env.float("REACHLY_SANDBOX_CHALLENGE_SECONDS", default=60.0)
+REACHLY_SANDBOX_ACTIONS_PER_HOUR = env.int("REACHLY_SANDBOX_ACTIONS_PER_HOUR", default=300)
+
+# Chromium: this binary, else Playwright's own, else Debian's.
+REACHLY_CHROMIUM = env.str("REACHLY_CHROMIUM", default="")
+REACHLY_BROWSER_HEADLESS = env.bool("REACHLY_BROWSER_HEADLESS", default=True)
+# A context is closed and reopened from its saved state after this many
+# page loads: Chromium's per-context memory grows with history and caches.
+REACHLY_BROWSER_PAGES_PER_CONTEXT = env.int("REACHLY_BROWSER_PAGES_PER_CONTEXT", default=200)
+# Account contexts kept open per worker process (least recently used closed first).
+REACHLY_BROWSER_MAX_CONTEXTS = env.int("REACHLY_BROWSER_MAX_CONTEXTS", default=10)
+REACHLY_BROWSER_TIMEOUT_SECONDS = env.float("REACHLY_BROWSER_TIMEOUT_SECONDS", default=30.0)
+# Human pacing: a random pause in [min, max] seconds before each action.
+# Tests and benchmarks set both to 0.
+_TESTING = REACHLY_ENV == "test"
+REACHLY_BROWSER_PACE_MIN_SECONDS = env.float("REACHLY_BROWSER_PACE_MIN_SECONDS", default=0.0 if _TESTING else 2.0)
+REACHLY_BROWSER_PACE_MAX_SECONDS = env.float("REACHLY_BROWSER_PACE_MAX_SECONDS", default=0.0 if _TESTING else 6.0)
+# How long an account rests when the network pushes back.
+REACHLY_BROWSER_CHALLENGE_COOL_DOWN_SECONDS = env.float("REACHLY_BROWSER_CHALLENGE_COOL_DOWN_SECONDS", default=1800.0)
+REACHLY_BROWSER_TOO_MANY_COOL_DOWN_SECONDS = env.float("REACHLY_BROWSER_TOO_MANY_COOL_DOWN_SECONDS", default=3600.0)
+# Follow-ups wait for invitations to be accepted: look again this often, give up after that long.
+REACHLY_FOLLOW_UP_RECHECK_SECONDS = env.float("REACHLY_FOLLOW_UP_RECHECK_SECONDS", default=3600.0)
+REACHLY_FOLLOW_UP_WAIT_SECONDS = env.float("REACHLY_FOLLOW_UP_WAIT_SECONDS", default=14 * 86400.0)
+# The content researcher may visit private, loopback and link-local
+# addresses only where this is on (never by default in production: SSRF).
+REACHLY_RESEARCH_ALLOW_PRIVATE = env.bool("REACHLY_RESEARCH_ALLOW_PRIVATE", default=REACHLY_ENV != "prod")
 
 # ---------------------------------------------------------------------------
 # REST API (reachly.api), lead import, outgoing webhooks, e-mail

@@ -19,7 +19,7 @@ def dispatch(role: str) -> int:
 @shared_task(name="reachly.dispatch_timer", ignore_result=True)
 def dispatch_timer(role: str) -> int:
     """A pass at the moment a waiting step becomes due."""
-    return dispatcher.dispatch(role)
+    return dispatcher.timer_fired(role)
 
 
 @shared_task(name="reachly.dispatch_all", ignore_result=True)

@@ -15,4 +15,4 @@ def run_step(step: int, job: int, tenant: int, agent: str, account: int | None =
 @shared_task(name="reachly.run_steps", ignore_result=True)
 def run_steps(messages: list[dict]) -> list[str]:
     """A batch of short steps admitted together (see publish.steps)."""
-    return [runner.run(message) for message in messages]
+    return runner.run_batch(messages)

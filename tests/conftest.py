@@ -93,6 +93,22 @@ def django_db_modify_db_settings() -> None:
     from django.conf import settings
 
     settings.DATABASES["default"]["TEST"]["NAME"] = f"test_reachly_{os.getpid()}"
+    _drop_databases_of_dead_sessions()
+
+
+def _drop_databases_of_dead_sessions() -> None:
+    """A session killed before its teardown leaves its database behind."""
+    import psycopg
+
+    try:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'test_reachly_%'")]
+            for name in names:
+                pid = name.rsplit("_", 1)[-1]
+                if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error:
+        pass  # best effort; pytest-django reports real connection problems
 
 
 @pytest.fixture(autouse=True)
@@ -152,3 +168,18 @@ def workers(transactional_db, plans, test_environment, tmp_path) -> Iterator[Wor
     pool = WorkerPool(test_environment, connection.settings_dict["NAME"], tmp_path)
     yield pool
     pool.stop_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_connections(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Connections opened by threads (async tests, live publishers) would
+    keep the test database from being dropped at the end of the session."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [connection.settings_dict["NAME"]],
+            )

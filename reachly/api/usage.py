@@ -81,10 +81,11 @@ class QueueOutput(serializers.Serializer):
     group = serializers.CharField()
     depth = serializers.IntegerField(allow_null=True, help_text="Messages in the broker (null: unreachable).")
     ready = serializers.IntegerField(help_text="Steps due now, waiting for admission (the real backlog).")
+    waiting = serializers.IntegerField(help_text="Steps held back by a limit right now.")
     scheduled = serializers.IntegerField(help_text="Steps due later (limits, backoff).")
     enqueued = serializers.IntegerField()
     running = serializers.IntegerField()
-    oldest_due_seconds = serializers.FloatField(allow_null=True)
+    oldest_ready_seconds = serializers.FloatField(allow_null=True, help_text="How long the oldest due step waited.")
     consumers = serializers.IntegerField(allow_null=True, help_text="Worker slots consuming this queue.")
 
 
@@ -96,7 +97,16 @@ class ActiveOutput(serializers.Serializer):
     running = serializers.IntegerField()
 
 
-class WaitingOutput(serializers.Serializer):
+class TenantBacklogOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    ready = serializers.IntegerField()
+    waiting = serializers.IntegerField()
+    enqueued = serializers.IntegerField()
+    running = serializers.IntegerField()
+
+
+class LimitHitOutput(serializers.Serializer):
     agent = serializers.CharField()
     reason = serializers.CharField()
     steps = serializers.IntegerField()
@@ -132,6 +142,7 @@ class RedisOutput(serializers.Serializer):
     utilization_percent = serializers.FloatField(required=False, allow_null=True)
     used_memory_bytes = serializers.IntegerField(required=False)
     maxmemory_bytes = serializers.IntegerField(required=False, allow_null=True)
+    used_memory_human = serializers.CharField(required=False, allow_null=True)
 
 
 class ScopeOutput(serializers.Serializer):
@@ -143,23 +154,25 @@ class StatusOutput(serializers.Serializer):
     status = serializers.CharField()
 
 
-class RecommendationOutput(serializers.Serializer):
-    level = serializers.ChoiceField(choices=["info", "warning", "critical"])
-    message = serializers.CharField()
-
-
 class CapacityOutput(serializers.Serializer):
     generated_at = serializers.DateTimeField()
     scope = ScopeOutput()
+    tenant = serializers.CharField(allow_null=True, help_text="The tenant in view (null: all, for staff).")
+    status = serializers.ChoiceField(
+        choices=["healthy", "warning", "critical"], help_text="The most urgent recommendation's level."
+    )
     broker = StatusOutput()
     queues = QueueOutput(many=True)
+    tenants = TenantBacklogOutput(many=True, help_text="Backlog per tenant, busiest first.")
     active = ActiveOutput(many=True, help_text="Admitted and running steps per agent and tenant.")
-    waiting = WaitingOutput(many=True, help_text="Steps held back by a limit or a backoff, by reason.")
+    limits = LimitHitOutput(many=True, help_text="Steps held back by a limit or a backoff, by reason.")
     database = DatabaseOutput()
     redis = RedisOutput()
     workers = WorkerOutput(many=True, help_text="Staff only (empty for a tenant).")
     workers_live = serializers.IntegerField(allow_null=True)
-    recommendations = RecommendationOutput(many=True)
+    recommendations = serializers.ListField(
+        child=serializers.CharField(), help_text="What to do, most urgent first, in plain language."
+    )
 
 
 class AgentList(APIView):

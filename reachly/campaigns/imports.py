@@ -34,6 +34,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -380,7 +381,8 @@ def lead_import_csv(*, campaign: Campaign, file: IO[bytes]) -> ImportResult:
             raise Invalid("the file is empty (expected a header line, then one lead per line)", field="file")
         delimiter = _detect_delimiter(first_line)
         csv.field_size_limit(1 << 20)
-        reader = csv.reader(_chain_first(first_line, text), delimiter=delimiter)
+        # itertools.chain, not a generator: closing it must not close `text`.
+        reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter)
         try:
             header = next(reader)
         except csv.Error as exc:
@@ -400,11 +402,6 @@ def lead_import_csv(*, campaign: Campaign, file: IO[bytes]) -> ImportResult:
         return result
     finally:
         text.detach()
-
-
-def _chain_first(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 # ---------------------------------------------------------------------------

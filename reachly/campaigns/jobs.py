@@ -1,38 +1,64 @@
-"""Starting a job for a campaign (the API's `POST /campaigns/{id}/jobs/`).
+"""Starting a campaign's job: the planner's graph, or the default one.
 
-Minimal version: one `copywriter` step that names the campaign, its brief
-and its lead ids. The LLM-agents work replaces the body of
-`campaign_job_start` with the real graph (planner → copywriter → outreach →
-analyst); the signature stays.
+The default graph (agents/llm/plan.py: the contract with the outreach agent)
+is write-copy → invite/follow-up batches per sender account → summarise.
+A tenant with the activity planner enabled gets one urgent planner step
+instead, whose output graph extends the same job; on the `local` provider
+the planner answers with that same default graph.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from reachly.campaigns.errors import Conflict
-from reachly.campaigns.models import Campaign
-from reachly.orchestration import services
-from reachly.orchestration.graph import StepSpec
+from agents.llm import plan
+from reachly.campaigns.models import Campaign, SenderAccount
+from reachly.orchestration import graph
+from reachly.orchestration.graph import GraphError, StepSpec
 from reachly.orchestration.models import Job
+from reachly.orchestration.services import job_start
+from reachly.tenants.selectors import allocation
+
+PLAN_KEY = "plan"
+DEFAULT_BATCH_SIZE = 5
+
+
+def campaign_plan_input(campaign: Campaign) -> dict:
+    """The campaign as plain data: what the planner (or the default graph) works from."""
+    leads = list(campaign.leads.order_by("id").values_list("id", flat=True))
+    accounts = list(
+        campaign.sender_accounts.exclude(status=SenderAccount.Status.DISABLED)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    batch_size = campaign.settings.get("batch_size", DEFAULT_BATCH_SIZE) if isinstance(campaign.settings, dict) else 5
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise GraphError({"settings.batch_size": "must be a positive integer"})
+    return {
+        "campaign": campaign.id,
+        "brief": campaign.brief,
+        "leads": leads,
+        "sender_accounts": accounts,
+        "batch_size": batch_size,
+    }
 
 
 def campaign_job_start(campaign: Campaign, *, priority: int | None = None, by: AbstractBaseUser | None = None) -> Job:
-    if campaign.status == Campaign.Status.ARCHIVED:
-        raise Conflict("the campaign is archived; set its status to active to run it", details={"status": "archived"})
-    lead_ids = list(campaign.leads.order_by("id").values_list("id", flat=True))
-    steps = [
-        StepSpec(
-            key="copywriter",
-            agent="copywriter",
-            input={"campaign": campaign.pk, "brief": campaign.brief, "leads": lead_ids},
-        )
-    ]
-    return services.job_start(
+    """Start a job for `campaign`. Raises GraphError (a 4xx naming the
+    field) when the campaign cannot run: no leads, a bad batch size, an
+    agent its tenant may not use."""
+    data = campaign_plan_input(campaign)
+    if not data["leads"]:
+        raise GraphError({"leads": "the campaign has no leads: import some first"})
+    if allocation(campaign.tenant_id, "activity_planner").enabled:
+        steps = [StepSpec(key=PLAN_KEY, agent="activity_planner", input=data, priority=1)]
+    else:
+        steps = graph.from_dicts(plan.default_graph(**data))
+    return job_start(
         tenant=campaign.tenant,
         steps=steps,
         campaign=campaign,
         name=campaign.name,
-        priority=priority if priority is not None else campaign.priority,
+        priority=priority,
         created_by=by,
     )

@@ -1,3 +1,7 @@
-"""WebSocket routes (the consumers arrive with the live-updates work)."""
+"""WebSocket routes."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from reachly.live.consumers import EventsConsumer
+
+websocket_urlpatterns = [path("ws/events/", EventsConsumer.as_asgi())]

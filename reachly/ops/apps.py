@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class OpsConfig(AppConfig):
     name = "reachly.ops"
     label = "ops"
+    verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from reachly.ops import logs
+
+        logs.connect_request_signals()

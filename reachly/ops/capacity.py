@@ -4,7 +4,9 @@ holds, and what to do about it — in the spirit of the seeds' capacity API
 
     snapshot(tenant=None) -> dict     staff: every tenant; a tenant: its own
 
-Used by `GET /api/v1/monitoring/capacity` and the admin's capacity page.
+Used by `GET /api/v1/monitoring/capacity` and the admin's "Queues &
+capacity" page (reachly/ops/admin_views.py documents the keys it reads;
+this answers all of them, and more).
 
 Where the numbers come from:
 * broker depth of every `agent.*` queue and `control` (kombu, so Redis and
@@ -82,8 +84,10 @@ def _step_counts(tenant_id: int | None) -> dict[str, dict[str, Any]]:
                count(*) FILTER (WHERE status = 'ready' AND next_attempt_at > now()) AS scheduled,
                count(*) FILTER (WHERE status = 'enqueued') AS enqueued,
                count(*) FILTER (WHERE status = 'running') AS running,
+               count(*) FILTER (WHERE status = 'ready' AND next_attempt_at > now() AND wait_reason <> '')
+                   AS waiting,
                EXTRACT(EPOCH FROM now() - min(next_attempt_at) FILTER (
-                   WHERE status = 'ready' AND next_attempt_at <= now())) AS oldest_due_seconds
+                   WHERE status = 'ready' AND next_attempt_at <= now())) AS oldest_ready_seconds
           FROM orchestration_step
          WHERE status IN ('ready', 'enqueued', 'running') AND (%(tenant)s::bigint IS NULL OR tenant_id = %(tenant)s)
          GROUP BY agent
@@ -119,7 +123,27 @@ def _active(tenant_id: int | None) -> list[dict[str, Any]]:
     ]
 
 
-def _waiting(tenant_id: int | None) -> list[dict[str, Any]]:
+def _tenants(tenant_id: int | None) -> list[dict[str, Any]]:
+    """Backlog per tenant, busiest first."""
+    return sql.fetchall(
+        """
+        SELECT t.id, t.slug,
+               count(*) FILTER (WHERE s.status = 'ready' AND s.next_attempt_at <= now()) AS ready,
+               count(*) FILTER (WHERE s.status = 'ready' AND s.next_attempt_at > now() AND s.wait_reason <> '')
+                   AS waiting,
+               count(*) FILTER (WHERE s.status = 'enqueued') AS enqueued,
+               count(*) FILTER (WHERE s.status = 'running') AS running
+          FROM orchestration_step s JOIN tenants_tenant t ON t.id = s.tenant_id
+         WHERE s.status IN ('ready', 'enqueued', 'running') AND (%(tenant)s::bigint IS NULL OR s.tenant_id = %(tenant)s)
+         GROUP BY t.id, t.slug
+         ORDER BY count(*) DESC, t.slug
+         LIMIT 100
+        """,
+        {"tenant": tenant_id},
+    )
+
+
+def _limits(tenant_id: int | None) -> list[dict[str, Any]]:
     """Steps held back by a limit or a backoff, grouped by agent and reason."""
     rows = sql.fetchall(
         """
@@ -194,6 +218,7 @@ def _redis() -> dict[str, Any]:
         "maxclients": int(maxclients) if maxclients else None,
         "utilization_percent": percent,
         "used_memory_bytes": int(memory.get("used_memory", 0)),
+        "used_memory_human": memory.get("used_memory_human"),
         "maxmemory_bytes": int(memory.get("maxmemory", 0)) or None,
     }
 
@@ -250,11 +275,12 @@ def snapshot(*, tenant: Tenant | None = None) -> dict[str, Any]:
                 "group": registry.get(agent).group.value if agent else "control",
                 "depth": depths.get(name) if depths is not None else None,
                 "ready": int(row.get("ready") or 0),
+                "waiting": int(row.get("waiting") or 0),
                 "scheduled": int(row.get("scheduled") or 0),
                 "enqueued": int(row.get("enqueued") or 0),
                 "running": int(row.get("running") or 0),
-                "oldest_due_seconds": round(float(row["oldest_due_seconds"]), 1)
-                if row.get("oldest_due_seconds") is not None
+                "oldest_ready_seconds": round(float(row["oldest_ready_seconds"]), 1)
+                if row.get("oldest_ready_seconds") is not None
                 else None,
                 "consumers": consumers.get(name, 0) if workers is not None else None,
             }
@@ -262,29 +288,35 @@ def snapshot(*, tenant: Tenant | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "generated_at": timezone.now(),
         "scope": {"all_tenants": tenant is None, "tenant": tenant.slug if tenant else None},
+        "tenant": tenant.slug if tenant else None,
         "broker": {"status": "healthy" if depths is not None else "unreachable"},
         "queues": queues,
+        "tenants": _tenants(tenant_id),
         "active": _active(tenant_id),
-        "waiting": _waiting(tenant_id),
+        "limits": _limits(tenant_id),
         "database": _database(),
         "redis": _redis(),
         "workers": (workers or []) if tenant is None else [],
         "workers_live": len(workers) if workers is not None else None,
     }
-    result["recommendations"] = recommendations(result, tenant=tenant)
+    advice = recommendations(result, tenant=tenant)
+    result["recommendations"] = [message for _, message in advice]
+    levels = {level for level, _ in advice}
+    result["status"] = "critical" if "critical" in levels else "warning" if "warning" in levels else "healthy"
     return result
 
 
-def recommendations(snap: dict[str, Any], *, tenant: Tenant | None = None) -> list[dict[str, str]]:
-    """Plain-language advice from a snapshot: what to scale, what is stuck."""
-    advice: list[dict[str, str]] = []
+def recommendations(snap: dict[str, Any], *, tenant: Tenant | None = None) -> list[tuple[str, str]]:
+    """Plain-language advice from a snapshot, most urgent first, as
+    (level, message): what to scale, what is stuck."""
+    advice: list[tuple[str, str]] = []
 
     def say(level: str, message: str) -> None:
-        advice.append({"level": level, "message": message})
+        advice.append((level, message))
 
     for q in snap["queues"]:
         pending = q["ready"] + q["enqueued"]
-        minutes = (q["oldest_due_seconds"] or 0) / 60
+        minutes = (q["oldest_ready_seconds"] or 0) / 60
         if tenant is None:
             if q["name"] == registry.CONTROL_QUEUE:
                 if q["consumers"] == 0:
@@ -293,7 +325,7 @@ def recommendations(snap: dict[str, Any], *, tenant: Tenant | None = None) -> li
                 waiting = f"{pending} steps waiting" if pending else f"{q['depth']} messages queued"
                 say(
                     "critical",
-                    f"{q['name']} has {waiting} and no live worker consumes it:"
+                    f"{q['name']}: {waiting} and no live worker consumes it:"
                     f" start the {q['group']} worker group (python -m agents.queues {q['group']})",
                 )
             elif pending > BACKLOG_WARN and minutes >= BACKLOG_MINUTES:
@@ -309,7 +341,7 @@ def recommendations(snap: dict[str, Any], *, tenant: Tenant | None = None) -> li
                 " they start as capacity frees up (your plan's concurrency decides how many run at once)",
             )
 
-    for w in snap["waiting"]:
+    for w in snap["limits"]:
         reason = w["reason"]
         if tenant is not None:
             if "monthly limit" in reason:
@@ -356,4 +388,5 @@ def recommendations(snap: dict[str, Any], *, tenant: Tenant | None = None) -> li
             if tenant is None
             else "Your work is flowing; nothing is held back.",
         )
-    return advice
+    order = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(advice, key=lambda a: order.get(a[0], 3))

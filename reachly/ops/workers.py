@@ -1,8 +1,9 @@
 """Worker presence: each Celery worker announces itself in Redis.
 
-Used by the capacity page ("live workers"), by tests (wait until a worker is
-consuming) and, through a heartbeat file, by Kubernetes liveness probes that
-must not depend on the broker being up.
+Used by the capacity page ("live workers") and by tests (wait until a worker
+is consuming). Separately, a heartbeat file (REACHLY_WORKER_HEARTBEAT_FILE)
+feeds Kubernetes liveness probes (reachly.ops.liveness): it is written from
+worker init on, by its own thread, and depends on neither Redis nor the broker.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _key(hostname: str) -> str:
 
 
 def announce(hostname: str, queues: list[str], concurrency: int) -> None:
-    """Start a thread that refreshes this worker's presence and heartbeat file."""
+    """Start a thread that refreshes this worker's presence key in Redis."""
     info = {
         "hostname": hostname,
         "pid": os.getpid(),
@@ -36,7 +37,6 @@ def announce(hostname: str, queues: list[str], concurrency: int) -> None:
         "concurrency": concurrency,
         "started": time.time(),
     }
-    heartbeat = os.environ.get("REACHLY_WORKER_HEARTBEAT_FILE")
 
     def beat() -> None:
         from reachly.core import redis as rds
@@ -44,13 +44,40 @@ def announce(hostname: str, queues: list[str], concurrency: int) -> None:
         while not _stop.is_set():
             try:
                 rds.client().set(_key(hostname), json.dumps({**info, "seen": time.time()}), ex=PRESENCE_TTL)
-            except Exception:  # noqa: BLE001 - best effort; the heartbeat file still says we live
+            except Exception:  # noqa: BLE001 - best effort; the heartbeat file says we live
                 pass
-            if heartbeat:
-                Path(heartbeat).write_text(str(time.time()))
             _stop.wait(PRESENCE_EVERY)
 
     threading.Thread(target=beat, name="reachly-presence", daemon=True).start()
+
+
+_heartbeat_started = False
+
+
+def heartbeat_start(path: str | None = None, every: float | None = None) -> bool:
+    """Touch the heartbeat file every few seconds for as long as the process
+    lives (through warm shutdown too: a worker finishing its steps is alive)."""
+    global _heartbeat_started
+    path = path or os.environ.get("REACHLY_WORKER_HEARTBEAT_FILE")
+    if not path or _heartbeat_started:
+        return False
+    every = every or float(os.environ.get("REACHLY_WORKER_HEARTBEAT_SECONDS", PRESENCE_EVERY))
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    def beat() -> None:
+        while True:
+            try:
+                tmp = target.with_name(target.name + ".tmp")
+                tmp.write_text(str(time.time()))
+                tmp.replace(target)  # atomic: a probe never reads a half-written file
+            except OSError:
+                pass  # a full disk shows up as a stale heartbeat, which is right
+            time.sleep(every)
+
+    threading.Thread(target=beat, name="reachly-heartbeat", daemon=True).start()
+    _heartbeat_started = True
+    return True
 
 
 def withdraw(hostname: str) -> None:

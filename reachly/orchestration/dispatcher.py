@@ -369,7 +369,9 @@ def _schedule_wakeup(role: str, seconds: float) -> None:
         return
     from reachly.celery import app
 
-    seconds = max(seconds, 0.0)
+    # A few ms late rather than early: a pass that finds the step not yet
+    # due would have to schedule another wake-up.
+    seconds = max(seconds, 0.0) + 0.003
     due_ms = int((timezone.now().timestamp() + seconds) * 1000)
     key = rds.key("dispatch", "timer", role)
     client = rds.client()
@@ -378,6 +380,12 @@ def _schedule_wakeup(role: str, seconds: float) -> None:
         return  # an earlier (or the same) wake-up is already scheduled
     client.set(key, due_ms, px=int(seconds * 1000) + 200)
     app.send_task("reachly.dispatch_timer", args=[role], queue="control", countdown=seconds)
+
+
+def timer_fired(role: str) -> int:
+    """The wake-up scheduled by _schedule_wakeup: forget it, then pass."""
+    rds.client().delete(rds.key("dispatch", "timer", role))
+    return dispatch(role)
 
 
 def _served(role: str) -> dict[int, int]:

@@ -98,6 +98,10 @@ def acquire(limits: list[Limit], *, peek: bool = False) -> Decision:
     for lim in limits:
         args += [lim.kind, lim.limit, lim.ms, lim.weight]
     allowed, retry_ms, denied, now_ms = _script()(keys=[lim.key for lim in limits], args=args)
+    if not allowed and not peek:
+        from reachly.ops import metrics  # ops: denials per scope, for Prometheus
+
+        metrics.limiter_denied(limits[denied - 1].scope)
     return Decision(
         allowed=bool(allowed),
         retry_after=-1.0 if retry_ms == -1 else retry_ms / 1000.0,

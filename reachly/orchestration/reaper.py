@@ -31,9 +31,10 @@ def fail_stalled_jobs() -> list[int]:
         """
         SELECT j.id FROM orchestration_job j
          WHERE j.status = 'running'
-           AND j.last_progress_at < now() - make_interval(secs => %s)
-           AND NOT EXISTS (SELECT 1 FROM orchestration_step s WHERE s.job_id = j.id
-                            AND (s.status = 'running' OR (s.status = 'ready' AND s.next_attempt_at > now())))
+           AND j.last_progress_at < statement_timestamp() - make_interval(secs => %s)
+           AND NOT EXISTS (SELECT 1 FROM orchestration_step s
+                            WHERE s.job_id = j.id AND (s.status = 'running'
+                               OR (s.status = 'ready' AND s.next_attempt_at > statement_timestamp())))
          LIMIT 100
         """,
         [settings.REACHLY_JOB_STALL_SECONDS],

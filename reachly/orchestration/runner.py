@@ -28,6 +28,8 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from agents import registry
 from agents.base import AgentError, LeaseLost, RateLimited, StopRequested
 from reachly.core import sql
+from reachly.ops import context as ops_context
+from reachly.ops import metrics
 from reachly.orchestration import effects, leases, lifecycle, limiter, limits, signals, usage
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,8 @@ class StepRun:
         self.sender_account_id = claimed.sender_account_id
         self.subject = subject
         self.lease = lease
-        self._last_stop_check = 0.0
+        # The claim itself just checked that the job is running.
+        self._last_stop_check = time.monotonic()
         self._account: dict[str, Any] | None = None
 
     # -- stop requests -----------------------------------------------------
@@ -196,9 +199,94 @@ class StepRun:
         )
         return {r["key"]: r["output"] for r in rows}
 
+    # ---------------------------------------------------------------------
+    # LLM agents (agents/llm): budgets, token limits, accounting, planning.
+    # Plain data in and out; the ORM stays on this side.
+    # ---------------------------------------------------------------------
+    def llm_settings(self) -> dict[str, Any]:
+        """Provider chain and config, model override, tokens per minute,
+        monthly budget and what is spent (read anew on every call)."""
+        from reachly.llm.selectors import llm_settings
+
+        return llm_settings(self.tenant_id, self.role)
+
+    def llm_tokens_acquire(self, provider: str, tokens: int, tokens_per_minute: int | None) -> Callable[[], None]:
+        """Reserve `tokens` of the tenant's tokens per minute on `provider`
+        (global limiter). Denied: RateLimited (retry_after -1 when the
+        request alone exceeds the limit). Returns the refund, for a call
+        that did not happen."""
+        decision = limiter.acquire(limits.for_tokens(self.subject, provider, tokens, tokens_per_minute))
+        if not decision.allowed:
+            denied = decision.denied_by
+            scope = (
+                f"{denied.limit} LLM tokens per minute on {provider}"
+                if denied and denied.scope.startswith("tokens:")
+                else (denied.scope if denied else provider)
+            )
+            raise RateLimited(decision.retry_after, scope)
+        return decision.refund
+
+    def llm_call_record(self, **call: Any) -> dict[str, Any]:
+        """Record one provider call of this step (LLMCall + monthly usage)."""
+        from reachly.llm.services import llm_call_record
+
+        return llm_call_record(tenant_id=self.tenant_id, job_id=self.job_id, step_id=self.step_id, agent=self.role,
+                               **call)  # fmt: skip
+
+    def llm_call_find(self, effect_key: str) -> dict[str, Any] | None:
+        """This step's recorded successful call under `effect_key`, if any."""
+        from reachly.llm.selectors import llm_call_completion
+
+        return llm_call_completion(self.step_id, effect_key)
+
+    def job_summary(self) -> dict[str, Any]:
+        """The job's results and metrics so far (for the data analyst)."""
+        from reachly.llm.selectors import job_summary
+
+        return job_summary(self.job_id)
+
+    def job_step_keys(self) -> list[str]:
+        rows = sql.fetchall("SELECT key FROM orchestration_step WHERE job_id = %s ORDER BY id", [self.job_id])
+        return [r["key"] for r in rows]
+
+    def job_extend(self, steps: list[dict[str, Any]]) -> list[str]:
+        """Add steps (API format) to this step's job; raises GraphError.
+        Idempotent: steps already added by an earlier run are not added again."""
+        from reachly.orchestration import graph, services
+        from reachly.orchestration.models import Job
+
+        specs = graph.from_dicts(steps)
+        keys = [s.key for s in specs]
+        if specs and set(keys) <= set(self.job_step_keys()):
+            return keys
+        services.job_extend(Job.objects.select_related("tenant").get(pk=self.job_id), specs)
+        return keys
+
 
 def run(message: dict[str, Any]) -> str:
     """Execute one admitted step. Returns what happened, for logs and tests."""
+    status, roles = _execute(message)
+    signals.trigger_dispatch(roles, on_commit=False)
+    return status
+
+
+def run_batch(messages: list[dict[str, Any]]) -> list[str]:
+    """Steps admitted together: run one after the other, then trigger the
+    dispatcher once for everything they freed or unblocked."""
+    statuses: list[str] = []
+    roles = {m["agent"] for m in messages}
+    try:
+        for message in messages:
+            status, freed = _execute(message)
+            statuses.append(status)
+            roles |= freed
+    finally:
+        signals.trigger_dispatch(roles, on_commit=False)
+    return statuses
+
+
+def _execute(message: dict[str, Any]) -> tuple[str, set[str]]:
+    ops_context.bind_step(message)  # ops: this step's ids on log lines and Sentry events
     step_id = int(message["step"])
     subject = limits.Subject(
         tenant_id=int(message["tenant"]),
@@ -212,15 +300,16 @@ def run(message: dict[str, Any]) -> str:
         scope = decision.denied_by.scope if decision.denied_by else "?"
         wait = decision.retry_after if decision.retry_after >= 0 else 60.0
         lifecycle.defer_enqueued(step_id, wait, f"rate limited by {scope}")
-        signals.trigger_dispatch([subject.agent], on_commit=False)
-        return "deferred"
+        return "deferred", {subject.agent}
 
     granted = decision.granted_at_ms / 1000 if decision.granted_at_ms else time.time()
     claimed = lifecycle.claim(step_id, worker_id(), datetime.fromtimestamp(granted, tz=UTC))
     if claimed is None:
         decision.refund()
-        return "stale"
+        return "stale", set()
 
+    metrics.step_started(claimed.agent)  # ops: Prometheus series (reachly/ops/metrics.py)
+    started = time.monotonic()
     lease = leases.keeper().hold(claimed.id, claimed.fencing_token)
     ctx = StepRun(claimed, subject, lease)
     token = claimed.fencing_token
@@ -246,10 +335,10 @@ def run(message: dict[str, Any]) -> str:
         leases.keeper().drop(lease)
         limiter.release(decision)
 
+    metrics.step_finished(claimed.agent, outcome.status if outcome else "lost", time.monotonic() - started)
     if outcome is None:
-        return "lost"
-    signals.trigger_dispatch(outcome.roles, on_commit=False)
-    return outcome.status
+        return "lost", set()
+    return outcome.status, outcome.roles
 
 
 def _error(exc: BaseException | str, *, with_trace: bool = False) -> dict[str, Any]:

@@ -8,3 +8,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "tenant", "events", "active", "created_at"]
     list_filter = ["active", "tenant"]
     search_fields = ["url", "description"]
+    raw_id_fields = ["tenant"]
+
+    def has_add_permission(self, request) -> bool:
+        # Created through the API or the web UI, which show the signing
+        # secret once; the admin cannot show (or make) one.
+        return False

@@ -95,4 +95,5 @@ def webhook_endpoint_target(*, tenant_id: int, endpoint_id: int) -> dict[str, An
     endpoint = WebhookEndpoint.objects.filter(tenant_id=tenant_id, pk=endpoint_id).first()
     if endpoint is None:
         return None
-    return {"url": endpoint.url, "secret": endpoint.secret["secret"], "active": endpoint.active}
+    secret = endpoint.secret.get("secret") if isinstance(endpoint.secret, dict) else None
+    return {"url": endpoint.url, "secret": secret or "", "active": endpoint.active and bool(secret)}

@@ -121,3 +121,36 @@ def test_failures_are_retried_with_backoff_then_fail_the_job_with_the_error_kept
     assert all(gap >= 0.1 for gap in gaps), f"retries came back too fast: {gaps}"
     types = list(job.events.values_list("data__status", flat=True))
     assert types.count("retrying") == 4 and types[-1] == "failed"
+
+
+def test_pausing_a_sender_account_stops_its_step_while_other_accounts_carry_on(workers):
+    from reachly.orchestration.services import sender_account_pause, sender_account_resume
+    from tests.factories import SenderAccountFactory
+
+    workers.start("control", beat=True)
+    workers.start("agent.test")
+    workers.start("agent.test")
+    tenant = TenantFactory()
+    paused, busy = SenderAccountFactory(tenant=tenant), SenderAccountFactory(tenant=tenant)
+    spec = {"items": 30, "sleep": 0.1, "effect": True}
+    job = job_start(
+        tenant=tenant,
+        steps=[
+            StepSpec("a", "test", spec, sender_account_id=paused.id),
+            StepSpec("b", "test", spec, sender_account_id=busy.id),
+        ],
+    )
+    wait_for(lambda: Step.objects.filter(job=job, status="running").count() == 2, timeout=30, what="both running")
+
+    sender_account_pause(paused)
+    step_a = wait_for(
+        lambda: Step.objects.filter(job=job, key="a", status="ready").first(), timeout=2, what="a to stop"
+    )
+    assert step_a.wait_reason == "sender account paused" and step_a.attempts == 0
+    time.sleep(0.5)
+    assert Step.objects.get(job=job, key="a").status == "ready", "a paused account's step is not admitted"
+    assert Step.objects.get(job=job, key="b").status in ("running", "succeeded")
+
+    sender_account_resume(paused)
+    wait_job(job, timeout=60)
+    assert set(sink_items(job).values()) == {2}  # both steps did each item once

@@ -15,7 +15,7 @@ from tests.helpers import wait_job
 
 pytestmark = pytest.mark.workers
 
-QUEUE_DEPTH = 8  # settings.REACHLY_QUEUE_DEPTH, the default
+QUEUE_DEPTH = 16  # settings.REACHLY_QUEUE_DEPTH, the default
 WORKERS = 2
 
 
@@ -26,7 +26,7 @@ def test_a_small_tenant_is_served_while_a_big_one_is_far_from_done(workers):
     and WORKERS are running; from then on every dispatcher pass alternates
     A and B (round-robin within a priority), so A gets at most one step per
     step of B. All of B is done before A completes QUEUE_DEPTH + WORKERS +
-    20 more = 30 steps; we assert 60 to absorb pass timing.
+    20 more = 38 steps; we assert 60 to absorb pass timing.
     """
     workers.start("control", beat=True)
     for _ in range(WORKERS):

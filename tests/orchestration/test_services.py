@@ -128,3 +128,44 @@ def test_extending_a_job_links_new_steps_under_old_ones():
     assert job.total_steps == 3
     with pytest.raises(GraphError, match="already has a step"):
         job_extend(job, [StepSpec("write", "test")])
+
+
+def test_a_campaigns_and_a_tenants_jobs_are_controlled_together():
+    from reachly.orchestration.services import campaign_pause, campaign_resume, tenant_cancel
+    from tests.factories import CampaignFactory
+
+    campaign = CampaignFactory()
+    tenant = campaign.tenant
+    jobs = [job_start(tenant=tenant, campaign=campaign, steps=test_steps(2)) for _ in range(2)]
+    other = job_start(tenant=tenant, steps=test_steps(2))
+
+    assert len(campaign_pause(campaign)) == 2
+    assert {j.status for j in type(other).objects.filter(campaign=campaign)} == {"paused"}
+    other.refresh_from_db()
+    assert other.status == "running"
+    assert len(campaign_resume(campaign)) == 2
+    assert len(tenant_cancel(tenant)) == 3
+    assert set(type(other).objects.filter(tenant=tenant).values_list("status", flat=True)) == {"cancelled"}
+    assert all(j.pk for j in jobs)
+
+
+def test_a_job_that_stalled_with_nothing_scheduled_is_failed_with_the_reason(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reachly.orchestration import reaper
+
+    settings.REACHLY_JOB_STALL_SECONDS = 60
+    stalled = job_start(tenant=TenantFactory(), steps=test_steps(1))
+    waiting = job_start(tenant=TenantFactory(), steps=test_steps(1))
+    type(stalled).objects.filter(pk__in=[stalled.pk, waiting.pk]).update(
+        last_progress_at=timezone.now() - timedelta(minutes=5)
+    )
+    # A step waiting on a limit or a backoff is not stalled.
+    Step.objects.filter(job=waiting).update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+
+    assert reaper.fail_stalled_jobs() == [stalled.pk]
+    stalled.refresh_from_db()
+    assert stalled.status == "failed" and "no progress" in stalled.status_reason
+    assert Event.objects.filter(job=stalled, type="job.status", data__status="failed").exists()

@@ -1,0 +1,178 @@
+"""`/ws/events/`: live events for a tenant's dashboard or one job's page.
+
+Authentication: the session cookie (the web UI) or `?ticket=` — a signed,
+60-second ticket from POST /api/v1/live/ticket (API clients; never the API
+token in a URL). Unauthenticated connections are closed with 4401.
+
+Client messages (JSON):
+
+    {"action": "subscribe", "tenant": 7}
+    {"action": "subscribe", "job": 42, "after_seq": 118}
+    {"action": "unsubscribe", "job": 42}
+
+Subscribing to anything outside the client's tenants closes the socket with
+4403. A job subscription first replays, from PostgreSQL, every event after
+`after_seq`, then sends live ones; a job's sequence numbers have no gaps, so
+a live event that skips numbers (a message lost in pub/sub, or published
+just before our subscription took effect) is preceded by the missing ones
+read from the database. A client sees each event of a job exactly once, in
+order. Tenant subscriptions get job status changes, lead status changes and
+coalesced `job.progress`, starting with a snapshot of the active jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from reachly.live import groups, selectors, tickets
+
+GAP_WAIT_SECONDS = 0.1
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class EventsConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.tenants: set[int] = await self._allowed_tenants()
+        self.job_seq: dict[int, int] = {}  # subscribed jobs -> last seq sent
+        self.held: dict[int, dict[int, dict]] = {}  # events that arrived ahead of their turn
+        self.gap_timers: dict[int, asyncio.TimerHandle] = {}
+        self._order_lock = asyncio.Lock()
+        self.tenant_subs: set[int] = set()
+        if not self.tenants:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        await self.accept()
+
+    async def _allowed_tenants(self) -> set[int]:
+        query = dict(
+            pair.split("=", 1) for pair in self.scope.get("query_string", b"").decode().split("&") if "=" in pair
+        )
+        if "ticket" in query:
+            claims = tickets.verify(query["ticket"])
+            return {claims["t"]} if claims else set()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return set()
+        return await database_sync_to_async(selectors.tenant_ids_for_user)(user)
+
+    async def disconnect(self, code: int) -> None:
+        for timer in getattr(self, "gap_timers", {}).values():
+            timer.cancel()
+        for job_id in list(getattr(self, "job_seq", {})):
+            await self.channel_layer.group_discard(groups.job(job_id), self.channel_name)
+        for tenant_id in list(getattr(self, "tenant_subs", ())):
+            await self.channel_layer.group_discard(groups.tenant(tenant_id), self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or content.get("action") not in ("subscribe", "unsubscribe"):
+            await self.send_json({"type": "error", "message": "expected {action: subscribe|unsubscribe, ...}"})
+            return
+        try:
+            if "job" in content:
+                job_id = int(content["job"])
+                after_seq = int(content.get("after_seq") or 0)
+            elif "tenant" in content:
+                tenant_id = int(content["tenant"])
+            else:
+                raise ValueError("name a job or a tenant")
+        except (TypeError, ValueError) as exc:
+            await self.send_json({"type": "error", "message": f"bad subscription: {exc}"})
+            return
+
+        if content["action"] == "unsubscribe":
+            if "job" in content and self.job_seq.pop(job_id, None) is not None:
+                await self.channel_layer.group_discard(groups.job(job_id), self.channel_name)
+            elif "tenant" in content and tenant_id in self.tenant_subs:
+                self.tenant_subs.discard(tenant_id)
+                await self.channel_layer.group_discard(groups.tenant(tenant_id), self.channel_name)
+            return
+
+        if "job" in content:
+            await self._subscribe_job(job_id, after_seq)
+        else:
+            await self._subscribe_tenant(tenant_id)
+
+    async def _subscribe_job(self, job_id: int, after_seq: int) -> None:
+        job = await database_sync_to_async(selectors.job_for_tenants)(job_id, self.tenants)
+        if job is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        # Join first, then replay: nothing can fall between the two (and the
+        # gap check below covers a subscription that takes a moment).
+        await self.channel_layer.group_add(groups.job(job_id), self.channel_name)
+        self.job_seq[job_id] = after_seq
+        await self._catch_up(job_id, before_seq=None)
+        await self.send_json({"type": "subscribed", "job": job_id, "seq": self.job_seq[job_id]})
+
+    async def _deliver(self, job_id: int, event: dict[str, Any]) -> None:
+        """Send a job's events in sequence order, each once.
+
+        Workers publish concurrently, so event 11 may arrive before 10. Hold
+        it briefly (GAP_WAIT_SECONDS) for the missing ones to arrive; only if
+        they don't, read them from the database. (Querying at once would
+        send every subscriber of a busy job to the database together.)
+        """
+        last = self.job_seq[job_id]
+        if event["seq"] <= last:
+            return  # already sent (replay overlap)
+        held = self.held.setdefault(job_id, {})
+        held[event["seq"]] = event
+        await self._flush(job_id)
+        if held and job_id not in self.gap_timers:
+            self.gap_timers[job_id] = asyncio.get_running_loop().call_later(
+                GAP_WAIT_SECONDS, lambda: asyncio.ensure_future(self._fill_gap(job_id))
+            )
+
+    async def _flush(self, job_id: int) -> None:
+        held = self.held.get(job_id, {})
+        while (nxt := self.job_seq[job_id] + 1) in held:
+            await self.send_json(held.pop(nxt))
+            self.job_seq[job_id] = nxt
+        for seq in [s for s in held if s <= self.job_seq[job_id]]:
+            del held[seq]
+        if not held and job_id in self.gap_timers:
+            self.gap_timers.pop(job_id).cancel()
+
+    async def _fill_gap(self, job_id: int) -> None:
+        async with self._order_lock:
+            self.gap_timers.pop(job_id, None)
+            held = self.held.get(job_id)
+            if job_id not in self.job_seq or not held:
+                return
+            await self._catch_up(job_id, before_seq=min(held))
+            await self._flush(job_id)
+
+    async def _subscribe_tenant(self, tenant_id: int) -> None:
+        if tenant_id not in self.tenants:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.channel_layer.group_add(groups.tenant(tenant_id), self.channel_name)
+        self.tenant_subs.add(tenant_id)
+        snapshot = await database_sync_to_async(selectors.active_jobs)(tenant_id)
+        await self.send_json({"type": "subscribed", "tenant": tenant_id, "jobs": snapshot})
+
+    async def _catch_up(self, job_id: int, before_seq: int | None) -> None:
+        missed = await database_sync_to_async(selectors.events_after)(
+            job_id, self.job_seq[job_id], before_seq=before_seq
+        )
+        for event in missed:
+            await self.send_json(event)
+            self.job_seq[job_id] = event["seq"]
+
+    async def live_event(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        job_id = event.get("job")
+        if job_id in self.job_seq:
+            if message.get("via") == "tenant":
+                if event["type"] == "job.progress":
+                    await self.send_json(event)  # not in the job's own stream
+                return  # the job's group brings its status events, in order
+            async with self._order_lock:
+                await self._deliver(job_id, event)
+        elif event.get("tenant") in self.tenant_subs:
+            await self.send_json(event)

@@ -1,0 +1,118 @@
+"""HTTP doors of the live layer: WebSocket tickets and the SSE fallback.
+
+Both authenticate like the API: `Authorization: Token <key>` (the token's
+tenant) or the session cookie (a tenant the user belongs to).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from reachly.live import groups, selectors, tickets
+from reachly.orchestration.models import TERMINAL_JOB_STATUSES
+
+KEEPALIVE_SECONDS = 15
+
+
+def _error(status: int, code: str, message: str, details: Any = None) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "details": details or {}}}, status=status)
+
+
+def _tenants(request: HttpRequest) -> set[int] | None:
+    """Tenants the request may see; None when it is not authenticated."""
+    from reachly.tenants.services import api_token_authenticate
+
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Token "):
+        token = api_token_authenticate(header[6:].strip())
+        return {token.tenant_id} if token else None
+    if request.user.is_authenticated:
+        return selectors.tenant_ids_for_user(request.user)
+    return None
+
+
+@csrf_exempt  # token-authenticated; session callers are checked by SameSite cookies and the tenant check
+@require_POST
+def ticket(request: HttpRequest) -> JsonResponse:
+    """POST /api/v1/live/ticket → {"ticket", "expires_in", "url"} for /ws/events/."""
+    allowed = _tenants(request)
+    if allowed is None:
+        return _error(401, "not_authenticated", "send Authorization: Token <key> or log in")
+    tenant_id = request.GET.get("tenant") or (json.loads(request.body or b"{}").get("tenant") if request.body else None)
+    if tenant_id is None and len(allowed) == 1:
+        tenant_id = next(iter(allowed))
+    try:
+        tenant_id = int(tenant_id)
+    except (TypeError, ValueError):
+        return _error(400, "invalid", "tenant: which tenant the ticket is for", {"tenant": "required"})
+    if tenant_id not in allowed:
+        return _error(404, "not_found", "no such tenant")
+    user_id = request.user.id if request.user.is_authenticated else None
+    value = tickets.issue(tenant_id=tenant_id, user_id=user_id)
+    return JsonResponse(
+        {"ticket": value, "expires_in": tickets.MAX_AGE_SECONDS, "url": f"/ws/events/?ticket={value}"}, status=201
+    )
+
+
+def _sse(event: dict[str, Any]) -> str:
+    return f"id: {event['seq']}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n"
+
+
+@require_GET
+async def job_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse | JsonResponse:
+    """GET /api/v1/jobs/{id}/stream: the job's events as Server-Sent Events,
+    for clients without WebSocket. Resumes after `?after_seq=` or the
+    `Last-Event-ID` header; ends after the job's final status."""
+    allowed = await sync_to_async(_tenants)(request)
+    if allowed is None:
+        return _error(401, "not_authenticated", "send Authorization: Token <key> or log in")
+    job = await sync_to_async(lambda: selectors.job_for_tenants(pk, allowed))()
+    if job is None:
+        return _error(404, "not_found", "no such job")
+    try:
+        after = int(request.GET.get("after_seq") or request.headers.get("Last-Event-ID") or 0)
+    except ValueError:
+        return _error(400, "invalid", "after_seq: must be an integer", {"after_seq": "must be an integer"})
+
+    async def stream():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(groups.job(pk), channel)
+        last = after
+        try:
+            for event in await sync_to_async(selectors.events_after)(pk, last):
+                yield _sse(event)
+                last = event["seq"]
+            if job.status in TERMINAL_JOB_STATUSES and last >= job.last_seq:
+                return
+            while True:
+                try:
+                    message = await asyncio.wait_for(layer.receive(channel), timeout=KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                event = message["event"]
+                if event["seq"] <= last:
+                    continue
+                if event["seq"] > last + 1:  # a gap: fill it from the database
+                    for missed in await sync_to_async(selectors.events_after)(pk, last, before_seq=event["seq"]):
+                        yield _sse(missed)
+                yield _sse(event)
+                last = event["seq"]
+                if event["type"] == "job.status" and event.get("status") in TERMINAL_JOB_STATUSES:
+                    return
+        finally:
+            await layer.group_discard(groups.job(pk), channel)
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+    return response

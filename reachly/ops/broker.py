@@ -1,0 +1,31 @@
+"""Looking into the broker: how many messages wait in each queue."""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def queue_depths(names: list[str]) -> dict[str, int | None]:
+    """Messages waiting per queue, through kombu (Redis or RabbitMQ alike);
+    None for every queue when the broker cannot be reached."""
+    from reachly.celery import app
+
+    depths: dict[str, int | None] = {}
+    try:
+        with app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            channel = conn.default_channel
+            for name in names:
+                try:
+                    depths[name] = channel.queue_declare(queue=name, passive=True).message_count
+                except conn.channel_errors:
+                    # RabbitMQ: not declared yet, so nothing waits in it (the
+                    # failed passive declare closed the channel).
+                    depths[name] = 0
+                    channel = conn.channel()
+    except Exception:
+        log.warning("broker unavailable while reading queue depths", exc_info=True)
+        return dict.fromkeys(names)
+    return depths

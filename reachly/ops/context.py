@@ -1,0 +1,78 @@
+"""The context of a step on log lines and Sentry events.
+
+Bound per task by celery_hooks (from the message's kwargs), and per step by
+the step runner (`bind_step`), because a batch message (`reachly.run_steps`)
+runs several steps, each of which must log under its own ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+
+STEP_FIELDS = ("tenant_id", "campaign_id", "job_id", "step_id", "agent")
+
+_CAMPAIGNS: dict[int, int | None] = {}
+_CAMPAIGNS_MAX = 10_000
+
+
+def campaign_of(job_id: int) -> int | None:
+    """A job's campaign never changes: one primary-key read per job and process."""
+    if job_id in _CAMPAIGNS:
+        return _CAMPAIGNS[job_id]
+    from reachly.core import sql
+
+    try:
+        row = sql.fetchone("SELECT campaign_id FROM orchestration_job WHERE id = %s", [job_id])
+    except Exception:  # noqa: BLE001 - logging context must never fail a step
+        return None
+    if row is None:
+        return None
+    if len(_CAMPAIGNS) >= _CAMPAIGNS_MAX:
+        _CAMPAIGNS.clear()
+    _CAMPAIGNS[job_id] = row["campaign_id"]
+    return row["campaign_id"]
+
+
+def step_fields(message: dict[str, Any]) -> dict[str, Any]:
+    """Context fields of one step message ({"step", "job", "tenant", "agent", ...})."""
+    job = message.get("job")
+    return {
+        "tenant_id": message.get("tenant"),
+        "campaign_id": campaign_of(job) if job else None,
+        "job_id": job,
+        "step_id": message.get("step"),
+        "agent": message.get("agent"),
+    }
+
+
+def common_fields(messages: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """What every step of a batch shares (the agent always; often tenant and job)."""
+    rows = [step_fields(m) for m in messages]
+    if not rows:
+        return {}
+    return {k: rows[0][k] if all(r[k] == rows[0][k] for r in rows) else None for k in STEP_FIELDS}
+
+
+def bind(fields: dict[str, Any]) -> None:
+    """Put these fields on the following log lines and Sentry events."""
+    from reachly.ops import sentry
+
+    structlog.contextvars.bind_contextvars(**fields)
+    sentry.set_tags(
+        tenant=fields.get("tenant_id"),
+        campaign=fields.get("campaign_id"),
+        job=fields.get("job_id"),
+        step=fields.get("step_id"),
+        agent=fields.get("agent"),
+    )
+
+
+def bind_step(message: dict[str, Any]) -> None:
+    """Called by the step runner before it runs each step."""
+    try:
+        bind(step_fields(message))
+    except Exception:  # noqa: BLE001 - never let context fail a step
+        pass

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from reachly.ops import health, views
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
+    path("metrics/cluster", views.cluster_metrics, name="metrics-cluster"),
+]

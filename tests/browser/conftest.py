@@ -1,0 +1,48 @@
+"""Fixtures for tests that drive a real Chromium against the sandbox network,
+in this process (site module, pool) or in Celery workers (the agents)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from reachly.sandbox import services as sandbox
+
+PASSWORD = "sandbox-pass"
+
+
+@pytest.fixture
+def sandbox_url(live_server) -> str:
+    """The sandbox's base URL as served by this test's live server."""
+    return f"{live_server.url}/sandbox/"
+
+
+@pytest.fixture(scope="module")
+def browser_pool() -> Iterator:
+    """A browser pool in this process (the tests run in its main thread)."""
+    import os
+
+    from agents.browser.pool import BrowserPool
+
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    pool = BrowserPool()
+    yield pool
+    pool.close()
+    # The pool lifts Django's async guard for its process; give it back.
+    if before is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def browser_env(sandbox_url: str, **extra: str) -> dict[str, str]:
+    """Environment for browser workers: the live sandbox, no pacing."""
+    return {
+        "REACHLY_SANDBOX_URL": sandbox_url,
+        "REACHLY_BROWSER_PACE_MIN_SECONDS": "0",
+        "REACHLY_BROWSER_PACE_MAX_SECONDS": "0",
+        **extra,
+    }
+
+
+def sender(handle: str, **knobs) -> sandbox.Member:
+    return sandbox.member_create(handle=handle, name=handle.replace("-", " ").title(), password=PASSWORD, **knobs)

@@ -1,0 +1,141 @@
+"""/ws/events/: authentication, tenant isolation, replay then live, no polling needed."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from reachly.asgi import application
+from reachly.live import tickets
+from reachly.orchestration.models import Job
+from reachly.orchestration.services import job_cancel, job_pause, job_resume, job_start
+from tests.factories import TenantFactory, test_steps
+
+pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _plans(plans):
+    pass
+
+
+async def connect(tenant_id=None, ticket=None):
+    query = f"?ticket={ticket or tickets.issue(tenant_id=tenant_id)}" if (tenant_id or ticket) else ""
+    communicator = WebsocketCommunicator(
+        application, f"/ws/events/{query}", headers=[(b"origin", b"http://testserver")]
+    )
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def receive_all(communicator, timeout=1.0):
+    """Everything the server sends until it is quiet for `timeout` seconds.
+    (A timeout in receive_json_from would stop the consumer.)"""
+    out = []
+    while not await communicator.receive_nothing(timeout=timeout):
+        out.append(await communicator.receive_json_from())
+    return out
+
+
+async def test_it_refuses_a_socket_without_session_or_ticket():
+    _, connected, code = await connect()
+    assert not connected and code == 4401
+    _, connected, code = await connect(ticket="forged")
+    assert not connected and code == 4401
+
+
+async def test_a_client_reconnecting_with_after_seq_gets_exactly_what_it_missed_then_live_events():
+    tenant = await sync_to_async(TenantFactory)()
+    job = await sync_to_async(job_start)(tenant=tenant, steps=test_steps(2))
+
+    client, connected, _ = await connect(tenant.id)
+    assert connected
+    await client.send_json_to({"action": "subscribe", "job": job.id, "after_seq": 0})
+    first = await receive_all(client, timeout=0.5)
+    assert [e.get("seq") for e in first if e["type"] != "subscribed"] == [1]
+    await client.disconnect()
+
+    # Offline: three state changes happen.
+    await sync_to_async(job_pause)(job)
+    await sync_to_async(job_resume)(await sync_to_async(Job.objects.get)(pk=job.pk))
+    await sync_to_async(job_pause)(await sync_to_async(Job.objects.get)(pk=job.pk))
+
+    client, connected, _ = await connect(tenant.id)
+    await client.send_json_to({"action": "subscribe", "job": job.id, "after_seq": 1})
+    replayed = await receive_all(client, timeout=0.5)
+    events = [e for e in replayed if e["type"] != "subscribed"]
+    assert [e["seq"] for e in events] == [2, 3, 4]
+    assert [e["status"] for e in events] == ["paused", "running", "paused"]
+    assert replayed[-1] == {"type": "subscribed", "job": job.id, "seq": 4}
+
+    # Then live ones, once each.
+    await sync_to_async(job_cancel)(await sync_to_async(Job.objects.get)(pk=job.pk))
+    live = await receive_all(client, timeout=1.0)
+    assert [(e["seq"], e["type"], e["status"]) for e in live] == [(5, "job.status", "cancelled")]
+    await client.disconnect()
+
+
+async def test_a_client_never_sees_another_tenants_job_or_tenant():
+    alice, charlie = await sync_to_async(TenantFactory)(), await sync_to_async(TenantFactory)()
+    alices_job = await sync_to_async(job_start)(tenant=alice, steps=test_steps(1))
+
+    client, connected, _ = await connect(charlie.id)
+    assert connected
+    await client.send_json_to({"action": "subscribe", "job": alices_job.id})
+    assert (await client.receive_output(timeout=1))["code"] == 4403
+
+    client, _, _ = await connect(charlie.id)
+    await client.send_json_to({"action": "subscribe", "tenant": alice.id})
+    assert (await client.receive_output(timeout=1))["code"] == 4403
+
+
+async def test_a_tenant_subscription_gets_a_snapshot_then_status_changes():
+    tenant = await sync_to_async(TenantFactory)()
+    job = await sync_to_async(job_start)(tenant=tenant, steps=test_steps(3), name="nightly")
+    client, _, _ = await connect(tenant.id)
+    await client.send_json_to({"action": "subscribe", "tenant": tenant.id})
+    hello = await client.receive_json_from(timeout=1)
+    assert hello["type"] == "subscribed"
+    assert [(j["job"], j["name"], j["progress"]["total"]) for j in hello["jobs"]] == [(job.id, "nightly", 3)]
+
+    await sync_to_async(job_pause)(job)
+    event = await client.receive_json_from(timeout=1)
+    assert (event["type"], event["job"], event["status"]) == ("job.status", job.id, "paused")
+    await client.disconnect()
+
+
+async def test_bad_messages_get_an_error_not_a_crash():
+    tenant = await sync_to_async(TenantFactory)()
+    client, _, _ = await connect(tenant.id)
+    await client.send_json_to({"action": "dance"})
+    assert (await client.receive_json_from(timeout=1))["type"] == "error"
+    await client.send_json_to({"action": "subscribe", "job": "nope"})
+    assert "bad subscription" in (await client.receive_json_from(timeout=1))["message"]
+    await client.disconnect()
+
+
+async def test_an_api_client_trades_its_token_for_a_short_lived_ticket():
+    import httpx
+
+    from reachly.tenants.services import api_token_create
+
+    tenant = await sync_to_async(TenantFactory)()
+    job = await sync_to_async(job_start)(tenant=tenant, steps=test_steps(1))
+    _, key = await sync_to_async(api_token_create)(tenant=tenant, name="live")
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.post("/api/v1/live/ticket", headers={"Authorization": f"Token {key}"})
+        refused = await http.post("/api/v1/live/ticket")
+    assert response.status_code == 201 and refused.status_code == 401
+    body = response.json()
+    assert body["expires_in"] == 60 and key not in body["url"]
+
+    client, connected, _ = await connect(ticket=body["ticket"])
+    assert connected
+    await client.send_json_to({"action": "subscribe", "job": job.id})
+    assert (await client.receive_json_from(timeout=1))["seq"] == 1
+    await client.disconnect()
