@@ -178,3 +178,23 @@ def test_the_notification_agent_sends_one_mail_through_djangos_backend(settings)
     for bad in ({"subject": "x"}, {"to": "not-an-address", "subject": "x"}, {"to": "a@b.co", "subject": "two\nlines"}):
         with pytest.raises(PermanentError):
             Notification().run(FakeContext(bad))
+
+
+def test_the_readme_verification_recipe_accepts_our_signatures_and_rejects_tampering(receiver):
+    """The README's code, run as written, against a real delivery."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Webhooks", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 - our own documentation
+    readme_verify = namespace["verify"]
+
+    agent(receiver.url).run(FakeContext({"endpoint": 7, "event": {"id": "evt_3_1", "type": "job.failed"}}))
+    [request] = receiver.requests
+    headers = {"X-Reachly-Timestamp": request.headers["x-reachly-timestamp"],
+               "X-Reachly-Signature": request.headers["x-reachly-signature"]}  # fmt: skip
+    assert readme_verify(SECRET, headers, request.body)
+    assert not readme_verify(SECRET, headers, request.body.replace(b"failed", b"completed"))
+    assert not readme_verify("whsec_wrong", headers, request.body)
