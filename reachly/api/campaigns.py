@@ -24,6 +24,7 @@ from reachly.campaigns import imports, services
 from reachly.campaigns.errors import Invalid, TooLarge
 from reachly.campaigns.jobs import campaign_job_start
 from reachly.campaigns.models import Campaign, Lead
+from reachly.webhooks.fanout import SYSTEM_PREFIX
 
 PRIORITIES = [(1, "urgent"), (5, "normal"), (10, "batch")]
 
@@ -38,6 +39,12 @@ class CampaignInput(serializers.Serializer):
     schedule_start = LocalTimeField(required=False, allow_null=True, help_text="In the campaign's time zone.")
     schedule_end = LocalTimeField(required=False, allow_null=True)
     settings = serializers.JSONField(required=False, validators=[json_object], help_text="Free-form options.")
+
+    def validate_name(self, value: str) -> str:
+        # A campaign's jobs are named after it; "system:" marks Reachly's own jobs.
+        if value.startswith(SYSTEM_PREFIX):
+            raise serializers.ValidationError(f"names starting with {SYSTEM_PREFIX!r} are reserved")
+        return value
 
 
 class CampaignOutput(serializers.ModelSerializer):

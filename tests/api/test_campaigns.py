@@ -53,6 +53,7 @@ def test_it_creates_lists_shows_updates_and_deletes_a_campaign(alice):
     [
         ({}, "name"),
         ({"name": ""}, "name"),
+        ({"name": "system:webhooks"}, "name"),
         ({"name": "x", "priority": 3}, "priority"),
         ({"name": "x", "status": "running"}, "status"),
         ({"name": "x", "sender_accounts": [999999]}, "sender_accounts"),
