@@ -446,7 +446,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
 }
 # Requests per token (or per signed-in user, or per address) and period,
-# counted in the shared cache (Redis), so the rate holds across web processes.
+# counted by the global limiter in Redis, so the rate holds across web processes.
 REACHLY_API_THROTTLE_RATE = env.str("REACHLY_API_THROTTLE_RATE", default="1200/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Reachly API",

@@ -10,6 +10,7 @@ thin: input serializers validate shapes, services do the work.
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -72,21 +73,17 @@ class IdListField(serializers.ListField):
     child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
-def timezone_name(value: str) -> str:
+@cache
+def _zones() -> frozenset[str]:
     from zoneinfo import available_timezones
 
-    if value not in _zones(available_timezones):
+    return frozenset(available_timezones())
+
+
+def timezone_name(value: str) -> str:
+    if value not in _zones():
         raise serializers.ValidationError(f"unknown time zone {value[:64]!r} (use an IANA name like Europe/Paris)")
     return value
-
-
-_ZONES: set[str] = set()
-
-
-def _zones(loader) -> set[str]:
-    if not _ZONES:
-        _ZONES.update(loader())
-    return _ZONES
 
 
 @extend_schema_field(
