@@ -92,13 +92,16 @@ def test_completed_jobs_are_delivered_signed_once_each_and_within_the_rate(worke
     keys = [r.headers["idempotency-key"] for r in received]
     assert len(set(keys)) == 15 and all(k.endswith(f".e{hook.pk}") for k in keys)
 
-    # The rate held across both worker processes: never more than `rate`
-    # arrivals in a window (0.8 s: the rest of the second absorbs the
-    # network's jitter between the limiter's grant and the arrival).
+    # The rate held across both worker processes. The limiter's grants are
+    # at most `rate` in any 1 s; an arrival lags its grant by the time to
+    # record the effect and send (tens of ms, more on a loaded machine), so
+    # the receiver's windows are 0.6 s: still far below what an unlimited
+    # run does (all 15 within a few hundred ms) or a doubled rate would.
     arrivals = sorted(r.at for r in received)
     for i, t in enumerate(arrivals):
-        assert sum(1 for u in arrivals[i:] if u - t < 0.8) <= rate, arrivals
-    assert arrivals[-1] - arrivals[0] >= (15 - rate) / rate - 0.5
+        assert sum(1 for u in arrivals[i:] if u - t < 0.6) <= rate, [round(a - arrivals[0], 3) for a in arrivals]
+    # 15 requests at 5/s: three windows' worth, so at least two seconds apart.
+    assert arrivals[-1] - arrivals[0] >= 1.5
 
     # Deliveries are not themselves announced: no loop.
     time.sleep(2)
@@ -110,7 +113,8 @@ def test_a_429_or_5xx_is_retried_and_the_receiver_gets_the_delivery_once(workers
     workers.start(["control"], beat=True)
     workers.start("agent.webhook_delivery", extra_env=ALLOW_PRIVATE)
     tenant = TenantFactory()
-    hook, secret = endpoint(tenant, ["job.completed"])
+    # Subscribed to nothing this job emits: only the items arrive.
+    hook, secret = endpoint(tenant, ["lead.status_changed"])
     # The second item: first a 503 (retried with backoff), then a 429 asking
     # for 1 s (the step waits in the database), then accepted.
     job = job_start(
