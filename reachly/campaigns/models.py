@@ -7,7 +7,7 @@ from datetime import datetime, time
 from django.db import models
 from django.utils import timezone
 
-from reachly.core.fields import EncryptedJSONField
+from reachly.core.fields import EncryptedJSONField, URLField
 from reachly.tenants.models import Tenant
 
 
@@ -110,7 +110,7 @@ class Lead(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="leads")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="leads")
     # Normalised (scheme, host lowercased, no trailing slash or query).
-    profile_url = models.URLField(max_length=500)
+    profile_url = URLField(max_length=500)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     full_name = models.CharField(max_length=200, blank=True)

@@ -36,3 +36,12 @@ class EncryptedJSONField(models.BinaryField):
             return None
         token = crypto.encrypt(json.dumps(value, separators=(",", ":")).encode())
         return super().get_db_prep_value(token, connection, prepared)
+
+
+class URLField(models.URLField):
+    """A URL field whose forms assume https:// for a URL typed without a
+    scheme (Django 6's default; silences its deprecation warning now)."""
+
+    def formfield(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("assume_scheme", "https")
+        return super().formfield(**kwargs)

@@ -78,6 +78,17 @@ def populate(actor=None) -> dict:
             completion_tokens=100,
             cost=cost,
         )
+    # The sandbox network's own records (its admin pages list them).
+    from reachly.sandbox import services as sandbox
+    from reachly.sandbox.models import Incident, Login
+
+    sender, recipient = sandbox.members_seed(2, prefix="admin-page")
+    Login.objects.create(member=sender, user_agent="Chromium")
+    invitation = sandbox.invitation_send(sender, recipient, "Hello!")
+    invitation.accept_at = timezone.now() - timedelta(seconds=1)  # accepted: they may talk
+    invitation.save(update_fields=["accept_at"])
+    sandbox.message_send(sender, recipient, "Thanks for connecting")
+    Incident.objects.create(member=sender, kind=Incident.Kind.CHALLENGE, path="/sandbox/in/x/")
     return {
         "tenant": tenant,
         "account": account,
