@@ -145,8 +145,10 @@ AGENTS: dict[str, AgentSpec] = {
             "Delivers leads and results to a tenant's URL, signed.",
             "agents.http.webhooks:WebhookDelivery",
             standard=False,
-            # The CSV-merger seed's default delivery rate.
-            limits=(LimitSpec(20, "second"),),
+            # The CSV-merger seed's default delivery rate: per step (one
+            # request each, denied before a claim) and per request (steps
+            # that deliver several items acquire "deliver" before each).
+            limits=(LimitSpec(20, "second"), LimitSpec(20, "second", subject="actions", action="deliver")),
             batchable=True,
         ),
         AgentSpec(

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "reachly.core",
     "reachly.tenants",
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "reachly.ops",
     "reachly.sandbox",
     "reachly.llm",
+    "reachly.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -417,3 +419,71 @@ REACHLY_FOLLOW_UP_WAIT_SECONDS = env.float("REACHLY_FOLLOW_UP_WAIT_SECONDS", def
 # The content researcher may visit private, loopback and link-local
 # addresses only where this is on (never by default in production: SSRF).
 REACHLY_RESEARCH_ALLOW_PRIVATE = env.bool("REACHLY_RESEARCH_ALLOW_PRIVATE", default=REACHLY_ENV != "prod")
+
+# ---------------------------------------------------------------------------
+# REST API (reachly.api), lead import, outgoing webhooks, e-mail
+# https://www.django-rest-framework.org/api-guide/settings/
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+# ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first: its `WWW-Authenticate: Token` makes failures answer 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "reachly.api.authentication.TokenAuthentication",
+        "reachly.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["reachly.api.permissions.TenantMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["reachly.api.throttling.PerTokenThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "reachly.api.pagination.Cursor",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "reachly.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "reachly.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "PAGE_SIZE": 100,
+}
+# Requests per token (or per signed-in user, or per address) and period,
+# counted by the global limiter in Redis, so the rate holds across web processes.
+REACHLY_API_THROTTLE_RATE = env.str("REACHLY_API_THROTTLE_RATE", default="1200/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Reachly API",
+    "DESCRIPTION": "Tenant-scoped REST API: campaigns, leads, sender accounts, jobs, usage and webhooks. "
+    'Authenticate with `Authorization: Token <key>`. Errors are `{"error": {"code", "message", "details"}}`.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    # Separate request and response components: write-only secrets never
+    # appear in responses, read-only fields never in requests.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI served from our own static files: /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "reachly.orchestration.models.JobStatus",
+        "StepStatusEnum": "reachly.orchestration.models.StepStatus",
+        "LeadStatusEnum": "reachly.campaigns.models.Lead.Status",
+        "CampaignStatusEnum": "reachly.campaigns.models.Campaign.Status",
+        "SenderAccountStatusEnum": "reachly.campaigns.models.SenderAccount.Status",
+    },
+}
+# Lead import limits: larger files answer 413, more rows 400 (say so, import nothing).
+REACHLY_IMPORT_MAX_BYTES = env.int("REACHLY_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+REACHLY_IMPORT_MAX_ROWS = env.int("REACHLY_IMPORT_MAX_ROWS", default=100_000)
+# Webhook deliveries to private, loopback and link-local addresses are refused
+# (SSRF) unless this is set: only for local development and tests.
+REACHLY_WEBHOOK_ALLOW_PRIVATE = env.bool("REACHLY_WEBHOOK_ALLOW_PRIVATE", default=False)
+REACHLY_WEBHOOK_TIMEOUT = env.float("REACHLY_WEBHOOK_TIMEOUT", default=10.0)
+# The notification agent's mail: the console in dev and test, SMTP in production.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if REACHLY_ENV == "prod"
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Reachly <noreply@reachly.local>")

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from reachly.live import views as live_views
 
@@ -9,6 +10,10 @@ urlpatterns = [
     # Live updates: WebSocket tickets and the SSE fallback (reachly/live).
     path("api/v1/live/ticket", live_views.ticket, name="live-ticket"),
     path("api/v1/jobs/<int:pk>/stream", live_views.job_stream, name="job-stream"),
+    # REST API (reachly.api): the contract, its OpenAPI schema and docs.
+    path("api/v1/", include("reachly.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 # The sandbox network (reachly/sandbox/): the browser agents' built-in target.
@@ -17,3 +22,9 @@ if settings.REACHLY_SANDBOX_ENABLED:
 
 # Operations: /healthz and /readyz are answered by reachly.ops.health's middleware.
 urlpatterns += [path("", include("reachly.ops.urls"))]
+
+# JSON error bodies under /api/, the usual pages elsewhere (reachly.api.errors).
+handler400 = "reachly.api.errors.handler400"
+handler403 = "reachly.api.errors.handler403"
+handler404 = "reachly.api.errors.handler404"
+handler500 = "reachly.api.errors.handler500"

@@ -15,6 +15,7 @@ from reachly.orchestration.models import Effect, RateLimit, Step, StepAttempt, U
 from reachly.orchestration.services import job_start
 from reachly.tenants.models import AgentAllocation, Membership
 from reachly.tenants.services import api_token_create
+from reachly.webhooks.services import webhook_endpoint_create
 from tests.factories import CampaignFactory, LeadFactory, SenderAccountFactory, TenantFactory, UserFactory
 
 ACCOUNT_PASSWORD = "hunter2-account-password-SECRET"
@@ -61,6 +62,7 @@ def populate(actor=None) -> dict:
         llm_cost="0.012000",
     )
     token, key = api_token_create(tenant=tenant, name="ci")
+    webhook_endpoint_create(tenant=tenant, url="https://hooks.example.com/acme", events=["job.completed"])
     audit_record(actor=actor, action="job.pause", obj=job)
     Group.objects.create(name="operators")
     for model, tokens, cost in (("gpt-4o-mini", 900, "0.0012"), ("claude-haiku", 300, "0.0030")):

@@ -1,0 +1,1 @@
+"""HTTP agents: webhook delivery and e-mail notifications."""

@@ -1,0 +1,72 @@
+"""One error body everywhere, and an OpenAPI 3 schema that covers every endpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+from openapi_spec_validator import validate
+from rest_framework.test import APIClient
+
+from tests.api.conftest import error
+from tests.api.test_isolation import api_patterns, methods_of
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_urls_and_methods_answer_the_error_body(alice):
+    missing = alice.client.get("/api/v1/no-such-thing/")
+    assert missing.status_code == 404 and error(missing)["code"] == "not_found"
+    assert "/api/v1/no-such-thing/" in error(missing)["message"]
+    not_an_id = alice.client.get("/api/v1/jobs/12345678901234567890/")
+    assert not_an_id.status_code == 404 and error(not_an_id)["code"] == "not_found"
+    wrong_method = alice.client.put("/api/v1/campaigns/", {}, format="json")
+    assert wrong_method.status_code == 405 and error(wrong_method)["code"] == "method_not_allowed"
+    unsupported = alice.client.post("/api/v1/campaigns/", "name=x", content_type="text/plain")
+    assert unsupported.status_code == 415 and error(unsupported)["code"] == "unsupported_media_type"
+
+
+def test_validation_errors_name_nested_fields(alice):
+    response = alice.client.post(
+        "/api/v1/jobs/",
+        {"steps": [{"key": "ok", "agent": "test"}, {"key": 5, "agent": "test", "depends_on": "x"}]},
+        format="json",
+    )
+    err = error(response)
+    assert response.status_code == 400 and err["code"] == "invalid"
+    assert "steps[1].depends_on" in err["details"]
+    assert err["message"].startswith("steps[1].")
+
+
+def test_the_schema_is_valid_openapi_3_and_documents_every_endpoint_and_method():
+    response = APIClient().get("/api/schema/?format=json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    validate(schema)
+    assert schema["openapi"].startswith("3.")
+    assert schema["components"]["securitySchemes"]["tokenAuth"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schema["components"]["securitySchemes"]["tokenAuth"]["description"],
+    }
+    for pattern in api_patterns():
+        kwargs = {"pk": 0} if "pk" in pattern.pattern.regex.groupindex else {}
+        path = reverse(pattern.name, kwargs=kwargs).replace("/0/", "/{id}/").replace("/0", "/{id}")
+        assert path in schema["paths"], path
+        for method in methods_of(pattern):
+            operation = schema["paths"][path][method]
+            assert (
+                "200" in operation["responses"] or "201" in operation["responses"] or "204" in operation["responses"]
+            ), (method, path)
+            for code in ("401", "429"):
+                ref = operation["responses"][code]["content"]["application/json"]["schema"]["$ref"]
+                assert ref == "#/components/schemas/Error", (method, path, code)
+
+
+def test_the_docs_page_is_served_without_the_internet():
+    response = APIClient().get("/api/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "swagger-ui" in page and "/api/schema/" in page and "cdn" not in page.lower()
