@@ -185,7 +185,7 @@ def test_the_planners_graph_runs_end_to_end_on_the_local_provider(workers):
         assert lead.first_name in notes[str(lead.id)] and len(notes[str(lead.id)]) <= 300
     summary = steps["summarise"].output
     assert summary["metrics"]["leads"]["total"] == 3
-    assert summary["summary"].startswith(f'Job "{campaign.name}" is running')
+    assert summary["summary"].startswith(f'Job "{campaign.name}": ')
     calls = LLMCall.objects.filter(job=job)
     assert {(c.agent, c.provider, c.outcome) for c in calls} == {
         ("activity_planner", "local", "ok"),

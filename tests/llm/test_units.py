@@ -402,7 +402,8 @@ def test_the_other_roles_give_structured_output_on_the_local_provider():
     posts = roles.Copywriter().run(FakeContext({"kind": "posts", "topic": "data pipelines", "count": 2}))
     assert len(posts["posts"]) == 2
     summary = roles.DataAnalyst().run(FakeContext(role="data_analyst"))
-    assert summary["summary"].startswith('Job "demo" is running: 2 of 3 steps succeeded')
+    assert summary["summary"].startswith('Job "demo": 2 of 3 steps done so far')
+    assert summary["headline"] == "2 of 2 leads new"
     assert summary["metrics"]["leads"]["total"] == 2
 
 

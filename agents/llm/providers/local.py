@@ -108,11 +108,20 @@ def _summary(ctx: dict[str, Any]) -> dict[str, Any]:
     if not recommendations:
         recommendations.append("Keep the same cadence; add leads to grow the campaign.")
     return {
-        "headline": text.split(":")[0],
+        "headline": _headline(leads, by_status, job),
         "summary": text,
         "highlights": highlights,
         "recommendations": recommendations,
     }
+
+
+def _headline(leads: dict[str, Any], by_status: dict[str, int], job: dict[str, Any]) -> str:
+    """One line a person reads first: how far the leads got."""
+    total = leads.get("total", 0)
+    if total:
+        best = max(by_status.items(), key=lambda kv: kv[1], default=("new", 0))
+        return f"{best[1]} of {total} leads {best[0]}"
+    return f"{job.get('succeeded', 0)} of {job.get('total', 0)} steps done"
 
 
 def _seo(ctx: dict[str, Any]) -> dict[str, Any]:
