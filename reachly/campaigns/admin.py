@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
 from reachly.ops.admin_filters import CampaignIdFilter
-from reachly.ops.adminkit import AuditedModelAdmin, changelist_link, run_service_action
+from reachly.ops.adminkit import AuditedModelAdmin, JobControlsMixin, changelist_link, run_service_action
 
 SECRET_FIELDS = ("password", "session_state")
 
@@ -141,14 +141,14 @@ class SenderAccountAdmin(AuditedModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(AuditedModelAdmin):
+class CampaignAdmin(JobControlsMixin, AuditedModelAdmin):
+    job_control_scope = "campaign"
     list_display = ["name", "tenant", "status", "priority", "jobs_link", "leads_link", "created_at"]
     list_filter = ["status", ("tenant", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["tenant"]
     search_fields = ["name", "tenant__slug"]
     autocomplete_fields = ["tenant", "sender_accounts"]
     readonly_fields = ["created_at", "updated_at"]
-    actions = ["pause_jobs", "resume_jobs", "cancel_jobs"]
 
     @admin.display(description="jobs")
     def jobs_link(self, campaign: Campaign) -> str:
@@ -159,31 +159,6 @@ class CampaignAdmin(AuditedModelAdmin):
     @admin.display(description="leads")
     def leads_link(self, campaign: Campaign) -> str:
         return changelist_link(Lead, "leads", campaign=campaign.pk)
-
-    def _control(self, request, queryset, action: str, service_name: str, verb: str):
-        from reachly.orchestration import services
-
-        service = getattr(services, service_name)
-        run_service_action(
-            request,
-            queryset,
-            action=action,
-            verb=verb,
-            call=lambda campaign: service(campaign, by=request.user),
-            details=lambda _c, jobs: {"jobs": [j.id for j in jobs]},
-        )
-
-    @admin.action(description="Pause the running jobs of the selected campaigns")
-    def pause_jobs(self, request, queryset):
-        self._control(request, queryset, "campaign.pause", "campaign_pause", "Paused the jobs of")
-
-    @admin.action(description="Resume the paused jobs of the selected campaigns")
-    def resume_jobs(self, request, queryset):
-        self._control(request, queryset, "campaign.resume", "campaign_resume", "Resumed the jobs of")
-
-    @admin.action(description="Cancel the jobs of the selected campaigns")
-    def cancel_jobs(self, request, queryset):
-        self._control(request, queryset, "campaign.cancel", "campaign_cancel", "Cancelled the jobs of")
 
 
 @admin.register(Lead)

@@ -135,3 +135,36 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class JobControlsMixin:
+    """Pause, resume or cancel every job of the selected tenants or campaigns,
+    through the orchestration services (`<scope>_pause` ...), audited."""
+
+    job_control_scope: str  # "tenant" or "campaign"
+    actions = ["pause_jobs", "resume_jobs", "cancel_jobs"]
+
+    def _control_jobs(self, request, queryset, verb_key: str, verb: str) -> None:
+        from reachly.orchestration import services
+
+        service = getattr(services, f"{self.job_control_scope}_{verb_key}")
+        run_service_action(
+            request,
+            queryset,
+            action=f"{self.job_control_scope}.{verb_key}",
+            verb=verb,
+            call=lambda obj: service(obj, by=request.user),
+            details=lambda _obj, jobs: {"jobs": [j.id for j in jobs]},
+        )
+
+    @admin.action(description="Pause the running jobs of the selected %(verbose_name_plural)s")
+    def pause_jobs(self, request, queryset):
+        self._control_jobs(request, queryset, "pause", "Paused the jobs of")
+
+    @admin.action(description="Resume the paused jobs of the selected %(verbose_name_plural)s")
+    def resume_jobs(self, request, queryset):
+        self._control_jobs(request, queryset, "resume", "Resumed the jobs of")
+
+    @admin.action(description="Cancel the running or paused jobs of the selected %(verbose_name_plural)s")
+    def cancel_jobs(self, request, queryset):
+        self._control_jobs(request, queryset, "cancel", "Cancelled the jobs of")

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 
 from agents import registry
-from reachly.ops.adminkit import AuditedModelAdmin, html_table, run_service_action
+from reachly.ops.adminkit import AuditedModelAdmin, JobControlsMixin, html_table, run_service_action
 from reachly.ops.services import audit_record
 from reachly.tenants.models import AgentAllocation, ApiToken, Membership, Plan, PlanAgent, Tenant
 from reachly.tenants.selectors import allocations
@@ -112,7 +112,8 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(AuditedModelAdmin):
+class TenantAdmin(JobControlsMixin, AuditedModelAdmin):
+    job_control_scope = "tenant"
     list_display = ["slug", "name", "plan", "status", "timezone", "created_at"]
     list_filter = ["plan", "status"]
     list_select_related = ["plan"]
@@ -123,7 +124,6 @@ class TenantAdmin(AuditedModelAdmin):
         (None, {"fields": ["slug", "name", "plan", "status", "timezone", "llm_monthly_budget", "created_at"]}),
         ("Agents: the plan's defaults and what this tenant really gets", {"fields": ["effective_allocations"]}),
     ]
-    actions = ["pause_jobs", "resume_jobs", "cancel_jobs"]
 
     @admin.display(description="effective allocations")
     def effective_allocations(self, tenant: Tenant) -> str:
@@ -170,31 +170,6 @@ class TenantAdmin(AuditedModelAdmin):
         # A new plan or override may admit steps parked as "not enabled" or
         # "monthly limit reached".
         _release_deferred([form.instance.pk])
-
-    def _control(self, request, queryset, action: str, service_name: str, verb: str):
-        from reachly.orchestration import services
-
-        service = getattr(services, service_name)
-        run_service_action(
-            request,
-            queryset,
-            action=action,
-            verb=verb,
-            call=lambda tenant: service(tenant, by=request.user),
-            details=lambda _tenant, jobs: {"jobs": [j.id for j in jobs]},
-        )
-
-    @admin.action(description="Pause all running jobs of the selected tenants")
-    def pause_jobs(self, request, queryset):
-        self._control(request, queryset, "tenant.pause", "tenant_pause", "Paused the jobs of")
-
-    @admin.action(description="Resume all paused jobs of the selected tenants")
-    def resume_jobs(self, request, queryset):
-        self._control(request, queryset, "tenant.resume", "tenant_resume", "Resumed the jobs of")
-
-    @admin.action(description="Cancel all running or paused jobs of the selected tenants")
-    def cancel_jobs(self, request, queryset):
-        self._control(request, queryset, "tenant.cancel", "tenant_cancel", "Cancelled the jobs of")
 
 
 # ---------------------------------------------------------------------------
