@@ -21,38 +21,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import uuid
 
 from harness import Bench, wait_for
+from throughput import celery_run, reachly_run
 
 N = int(os.environ.get("BENCH_STEPS", "2000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 COUNTS = [int(x) for x in os.environ.get("BENCH_WORKERS", "1,2,4").split(",")]
-
-
-def reachly_run(tenant, n: int) -> float:
-    from reachly.orchestration.models import Job
-    from reachly.orchestration.services import job_start
-    from tests.factories import test_steps
-
-    start = time.perf_counter()
-    job = job_start(tenant=tenant, steps=test_steps(n))
-    wait_for(lambda: Job.objects.filter(pk=job.pk, status="succeeded").exists(), timeout=900, interval=0.02)
-    return n / (time.perf_counter() - start)
-
-
-def celery_run(bench: Bench, n: int) -> float:
-    from reachly.celery import app
-
-    counter = f"bench:{uuid.uuid4().hex}"
-    client = bench.app_redis()
-    start = time.perf_counter()
-    with app.producer_or_acquire() as producer:
-        for _ in range(n):
-            app.send_task("reachly.noop", kwargs={"counter": counter}, queue="agent.test", producer=producer)
-    wait_for(lambda: int(client.get(counter) or 0) >= n, timeout=900, interval=0.02)
-    return n / (time.perf_counter() - start)
 
 
 def rss_mb(pid: int) -> float:

@@ -32,7 +32,7 @@ def reachly_run(tenant, n: int) -> float:
 
     start = time.perf_counter()
     job = job_start(tenant=tenant, steps=test_steps(n))
-    wait_for(lambda: Job.objects.filter(pk=job.pk, status="succeeded").exists(), timeout=600, interval=0.02)
+    wait_for(lambda: Job.objects.filter(pk=job.pk, status="succeeded").exists(), timeout=900, interval=0.02)
     return n / (time.perf_counter() - start)
 
 
@@ -45,7 +45,7 @@ def celery_run(bench: Bench, n: int) -> float:
     with app.producer_or_acquire() as producer:
         for _ in range(n):
             app.send_task("reachly.noop", kwargs={"counter": counter}, queue="agent.test", producer=producer)
-    wait_for(lambda: int(client.get(counter) or 0) >= n, timeout=600, interval=0.02)
+    wait_for(lambda: int(client.get(counter) or 0) >= n, timeout=900, interval=0.02)
     return n / (time.perf_counter() - start)
 
 
