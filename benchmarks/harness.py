@@ -37,7 +37,8 @@ class Bench:
         self.name = name
         self.tmp = Path(tempfile.mkdtemp(prefix=f"reachly-bench-{name}-"))
         self.redis = PrivateRedis(self.tmp / "redis")
-        self.db_name = f"reachly_bench_{name}".replace("-", "_")
+        # Per process, so two benchmark runs never share (or drop) a database.
+        self.db_name = f"reachly_bench_{name}_{os.getpid()}".replace("-", "_")
         self.env = {
             "REACHLY_ENV": "test",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.db_name}",
@@ -90,6 +91,10 @@ class Bench:
 
         connections.close_all()
         self.redis.stop()
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
 
     def __enter__(self) -> Bench:
         return self
