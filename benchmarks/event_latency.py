@@ -30,14 +30,19 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 
 
 async def client(
-    url: str, job_id: int, after: dict[int, int], latencies: list[float], ready: asyncio.Event, stop: asyncio.Event
+    url: str,
+    job_id: int,
+    after: dict[int, int],
+    latencies: list[float],
+    ready: asyncio.Event,
+    stop: asyncio.Event,
+    window: dict[str, float],
 ) -> None:
     import websockets
 
     async with websockets.connect(url, open_timeout=60, max_queue=None) as ws:
         await ws.send(json.dumps({"action": "subscribe", "job": job_id, "after_seq": after[job_id]}))
         live_from = None  # events up to the "subscribed" message are replayed history: not counted
-        ready.set()
         while not stop.is_set():
             try:
                 raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
@@ -47,8 +52,11 @@ async def client(
             event = json.loads(raw)
             if event.get("type") == "subscribed":
                 live_from = event["seq"]
+                ready.set()
             elif live_from is not None and event.get("type") == "step.status" and event["seq"] > live_from:
-                latencies.append(now - datetime.fromisoformat(event["ts"]).timestamp())
+                ts = datetime.fromisoformat(event["ts"]).timestamp()
+                if ts >= window.get("start", float("inf")):  # only events committed in the window
+                    latencies.append(now - ts)
 
 
 async def measure(base: str, tickets: list[str], jobs: list[int], seconds: float) -> list[float]:
@@ -58,15 +66,20 @@ async def measure(base: str, tickets: list[str], jobs: list[int], seconds: float
 
     after = await sync_to_async(lambda: dict(Job.objects.filter(id__in=jobs).values_list("id", "last_seq")))()
     latencies: list[float] = []
+    window: dict[str, float] = {}
     stop = asyncio.Event()
     readies = [asyncio.Event() for _ in tickets]
     tasks = []
     for i, ticket in enumerate(tickets):
         url = f"{base}/ws/events/?ticket={ticket}"
-        tasks.append(asyncio.create_task(client(url, jobs[i % len(jobs)], after, latencies, readies[i], stop)))
+        tasks.append(asyncio.create_task(client(url, jobs[i % len(jobs)], after, latencies, readies[i], stop, window)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # don't open 1,000 sockets in one burst
-    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=120)
+    # Measure once every client is subscribed (its replay done) and the
+    # connection storm has settled: steady state, not start-up.
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=300)
+    await asyncio.sleep(2)
+    window["start"] = time.time()
     await asyncio.sleep(seconds)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
