@@ -12,12 +12,14 @@ request, a worker, the control plane).
   PROGRESS_INTERVAL per job, across all processes (a Redis gate), with a
   trailing send so the last value always arrives.
 
-One pipelined round trip to Redis per transaction.
+A background thread pipelines the PUBLISHes (see _Outbox).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import threading
 import time
 from typing import Any
@@ -31,27 +33,72 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.25  # seconds: at most ~4 progress events per job per second
 
 
+class _Outbox:
+    """Messages to PUBLISH, sent by one background thread per process.
+
+    The thread wakes on the first message and pipelines whatever queued
+    meanwhile: no delay when idle, one round trip for many events under
+    load (a step's events cost a queue put, not a Redis round trip:
+    benchmarks/throughput.py). Order is kept (one FIFO, one sender).
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.queue: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="reachly-live-publish", daemon=True).start()
+
+    def put(self, channel: str, data: bytes) -> None:
+        self.queue.put((channel, data))
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                pipe = rds.client().pipeline(transaction=False)
+                for channel, data in batch:
+                    pipe.publish(channel, data)
+                pipe.execute()
+            except Exception:  # best effort: clients replay from the database
+                log.warning("live publish of %d messages failed", len(batch), exc_info=True)
+
+
+_outbox: _Outbox | None = None
+_outbox_lock = threading.Lock()
+
+
+def _box() -> _Outbox:
+    global _outbox
+    if _outbox is None or _outbox.pid != os.getpid():  # threads do not survive fork
+        with _outbox_lock:
+            if _outbox is None or _outbox.pid != os.getpid():
+                _outbox = _Outbox()
+    return _outbox
+
+
 def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
-    """PUBLISH each message to its group, in one Redis round trip.
+    """Queue a PUBLISH per message to its group.
 
     This is what RedisPubSubChannelLayer.group_send does (channel
     `<prefix>__group__<group>`, the layer's serializer), done with the
-    process's synchronous Redis client: no event loop to start in a worker,
-    one pipeline per transaction. tests/live prove consumers receive it.
+    process's synchronous Redis client: no event loop in a worker.
+    tests/live prove consumers receive it.
     """
     from channels.layers import get_channel_layer
     from django.conf import settings
 
     layer = get_channel_layer()
     prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
-    pipe = rds.client().pipeline(transaction=False)
+    box = _box()
     for group, event in messages:
         payload = {"type": "live.event", "event": event, "via": group.split("-")[0]}
-        pipe.publish(f"{prefix}__group__{group}", layer.serialize(payload))
-    try:
-        pipe.execute()
-    except Exception:
-        log.warning("live publish failed", exc_info=True)
+        box.put(f"{prefix}__group__{group}", layer.serialize(payload))
 
 
 @subscribe
