@@ -30,6 +30,7 @@ def dispatch_all() -> int:
 @shared_task(name="reachly.reap", ignore_result=True)
 def reap() -> int:
     reaper.fail_stalled_jobs()
+    reaper.end_cool_downs()
     return reaper.reap()
 
 

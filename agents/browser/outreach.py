@@ -198,6 +198,9 @@ class _Run:
         except Pushback as trouble:
             self._cool_down(trouble)
         except LoginFailed as exc:
+            # The account needs a person (new password, a session upload):
+            # its other steps wait instead of failing one by one.
+            self.ctx.account_needs_login(str(exc))
             raise PermanentError(
                 f"sign-in to {self.account['network']} failed for account {self.account['name']!r}: {exc}"
             ) from None

@@ -41,6 +41,8 @@ from django.conf import settings
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from reachly.ops import metrics
+
 log = logging.getLogger(__name__)
 
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
@@ -195,6 +197,7 @@ class BrowserSession:
 
     def close(self) -> None:
         self._page = None
+        metrics.browser_context_closed()
         try:
             self.context.close()
         except PlaywrightError:
@@ -215,6 +218,8 @@ class BrowserPool:
             return self._browser
         if self._browser is not None:
             log.warning("Chromium died; relaunching (%s contexts lost)", len(self._sessions))
+        for _ in self._sessions:
+            metrics.browser_context_closed()
         self._sessions.clear()  # contexts die with their browser
         self._browser = None
         try:
@@ -244,10 +249,13 @@ class BrowserPool:
             self._forget_browser()
             context = self.browser().new_context(storage_state=state or None, locale="en-US", timezone_id="UTC")
         context.set_default_timeout(settings.REACHLY_BROWSER_TIMEOUT_SECONDS * 1000)
+        metrics.browser_context_opened()
         return context
 
     def _forget_browser(self) -> None:
         log.warning("Chromium is gone; relaunching (%s contexts lost)", len(self._sessions))
+        for _ in self._sessions:
+            metrics.browser_context_closed()
         self._sessions.clear()
         if self._browser is not None:
             try:

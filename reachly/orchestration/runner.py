@@ -186,6 +186,14 @@ class StepRun:
         by_id = {r["id"]: r for r in rows}
         return [by_id[i] for i in ids if i in by_id]
 
+    def account_needs_login(self, reason: str) -> None:
+        """Sign-in failed: mark the account so nothing more is admitted on it
+        until someone gives it a working password or session."""
+        from reachly.campaigns.services import sender_account_needs_login
+
+        if self.sender_account_id:
+            sender_account_needs_login(self.sender_account_id, reason)
+
     def lead_update(self, lead_id: int, status: str, detail: str = "") -> None:
         from reachly.campaigns.services import lead_status_set
 

@@ -311,3 +311,21 @@ def test_an_accounts_daily_invitation_cap_holds_the_step_until_its_next_day(work
     assert len(step.checkpoint["results"]) == 3  # the 4th lead waits for tomorrow, not failed
     job.refresh_from_db()
     assert job.status == "running"
+
+
+def test_a_refused_sign_in_fails_the_step_and_marks_the_account_as_needing_a_login(workers, sandbox_url):
+    tenant, accounts, leads = _world(sandbox_url, 2, ["sender-a"])
+    account = accounts[0]
+    account.password = "not the password"
+    account.save(update_fields=["password"])
+    _start(workers, sandbox_url)
+
+    job = job_start(tenant=tenant, steps=[_copy_step({}), *_invite_steps(accounts, leads, per_step=2)])
+    wait_job(job, "failed", timeout=120)
+
+    account.refresh_from_db()
+    assert account.status == "needs_login"
+    assert "sign-in refused" in account.status_reason
+    step = job.steps.get(agent="outreach")
+    assert step.status == "failed" and "sign-in" in step.error["message"]
+    assert not selectors.invitations()
