@@ -463,6 +463,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reachly.api.live.sse_schema",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "reachly.orchestration.models.JobStatus",
         "StepStatusEnum": "reachly.orchestration.models.StepStatus",

@@ -7,8 +7,7 @@ from reachly.live import views as live_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Live updates: WebSocket tickets and the SSE fallback (reachly/live).
-    path("api/v1/live/ticket", live_views.ticket, name="live-ticket"),
+    # The SSE fallback of the live updates (async; DRF does not stream).
     path("api/v1/jobs/<int:pk>/stream", live_views.job_stream, name="job-stream"),
     # REST API (reachly.api): the contract, its OpenAPI schema and docs.
     path("api/v1/", include("reachly.api.urls")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import re_path
 
-from reachly.api import accounts, campaigns, jobs, tokens, usage, webhooks
+from reachly.api import accounts, campaigns, jobs, live, tokens, usage, webhooks
 from reachly.api.base import ID_PATTERN
 
 LIST = {"get": "list", "post": "create"}
@@ -40,6 +40,7 @@ urlpatterns = [
     re_path(rf"^jobs/{ID}/events/$", jobs.JobEvents.as_view(), name="job-events"),
     re_path(r"^usage/$", usage.UsageView.as_view(), name="usage"),
     re_path(r"^monitoring/capacity$", usage.CapacityView.as_view(), name="capacity"),
+    re_path(r"^live/ticket$", live.LiveTicket.as_view(), name="live-ticket"),
     *collection("webhooks", webhooks.WebhookViewSet, "webhook"),
     *collection("api-tokens", tokens.TokenViewSet, "api-token", detail={"get": "retrieve", "delete": "destroy"}),
 ]

@@ -1,6 +1,7 @@
-"""HTTP doors of the live layer: WebSocket tickets and the SSE fallback.
+"""The SSE fallback of the live layer (tickets for the WebSocket are in the
+REST API: reachly/api/live.py).
 
-Both authenticate like the API: `Authorization: Token <key>` (the token's
+It authenticates like the API: `Authorization: Token <key>` (the token's
 tenant) or the session cookie (a tenant the user belongs to).
 """
 
@@ -13,10 +14,9 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
-from reachly.live import groups, selectors, tickets
+from reachly.live import groups, selectors
 from reachly.orchestration.models import TERMINAL_JOB_STATUSES
 
 KEEPALIVE_SECONDS = 15
@@ -37,29 +37,6 @@ def _tenants(request: HttpRequest) -> set[int] | None:
     if request.user.is_authenticated:
         return selectors.tenant_ids_for_user(request.user)
     return None
-
-
-@csrf_exempt  # token-authenticated; session callers are checked by SameSite cookies and the tenant check
-@require_POST
-def ticket(request: HttpRequest) -> JsonResponse:
-    """POST /api/v1/live/ticket → {"ticket", "expires_in", "url"} for /ws/events/."""
-    allowed = _tenants(request)
-    if allowed is None:
-        return _error(401, "not_authenticated", "send Authorization: Token <key> or log in")
-    tenant_id = request.GET.get("tenant") or (json.loads(request.body or b"{}").get("tenant") if request.body else None)
-    if tenant_id is None and len(allowed) == 1:
-        tenant_id = next(iter(allowed))
-    try:
-        tenant_id = int(tenant_id)
-    except (TypeError, ValueError):
-        return _error(400, "invalid", "tenant: which tenant the ticket is for", {"tenant": "required"})
-    if tenant_id not in allowed:
-        return _error(404, "not_found", "no such tenant")
-    user_id = request.user.id if request.user.is_authenticated else None
-    value = tickets.issue(tenant_id=tenant_id, user_id=user_id)
-    return JsonResponse(
-        {"ticket": value, "expires_in": tickets.MAX_AGE_SECONDS, "url": f"/ws/events/?ticket={value}"}, status=201
-    )
 
 
 def _sse(event: dict[str, Any]) -> str:

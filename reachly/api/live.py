@@ -1,0 +1,63 @@
+"""Live updates from the API's side.
+
+POST /live/ticket   a 60-second ticket for /ws/events/ (the WebSocket), so
+                    an API client never puts its token in a URL.
+
+The Server-Sent Events fallback, GET /jobs/{id}/stream, is an async Django
+view (reachly/live/views.py: DRF does not stream); it is documented in the
+schema by `sse_schema` below.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from reachly.api.base import acting_user
+from reachly.api.tenancy import tenant_of
+from reachly.live import tickets
+
+
+class TicketOutput(serializers.Serializer):
+    ticket = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds the ticket is valid for opening a socket.")
+    url = serializers.CharField(help_text="Where to connect: /ws/events/?ticket=...")
+
+
+class LiveTicket(APIView):
+    @extend_schema(request=None, responses={201: TicketOutput}, tags=["live"])
+    def post(self, request):
+        tenant = tenant_of(request)
+        user = acting_user(request)
+        value = tickets.issue(tenant_id=tenant.id, user_id=user.id if user else None)
+        body = {"ticket": value, "expires_in": tickets.MAX_AGE_SECONDS, "url": f"/ws/events/?ticket={value}"}
+        return Response(TicketOutput(body).data, status=status.HTTP_201_CREATED)
+
+
+def sse_schema(result, generator, request, public):
+    """drf-spectacular postprocessing hook: add the SSE stream's path."""
+    result.setdefault("paths", {})["/api/v1/jobs/{id}/stream"] = {
+        "get": {
+            "operationId": "jobs_stream",
+            "tags": ["live"],
+            "summary": "A job's events as Server-Sent Events (for clients without WebSocket)",
+            "description": "Replays the job's events after `after_seq` (or the `Last-Event-ID` header), then "
+            "streams live ones, each once, in sequence order; ends after the job's final status.",
+            "parameters": [
+                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {"name": "after_seq", "in": "query", "required": False, "schema": {"type": "integer"}},
+            ],
+            "security": [{"tokenAuth": []}, {"cookieAuth": []}],
+            "responses": {
+                "200": {
+                    "description": "An event stream.",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                "401": {"description": "No token, or an invalid or revoked one."},
+                "404": {"description": "Not found (or another tenant's)."},
+            },
+        }
+    }
+    return result
