@@ -66,15 +66,21 @@ class Chart:
         return self.baseline - 4
 
 
-def nice_max(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 x 10^n at or above `value` (an axis top)."""
+# Axis tops: x 10^n. Counts use tops whose half is a whole number too.
+DECIMAL_STEPS = (1, 2, 2.5, 5, 10)
+COUNT_STEPS = (2, 4, 10)
+
+
+def nice_max(value: float, steps: tuple[float, ...] = DECIMAL_STEPS) -> float:
+    """The smallest step x 10^n at or above `value` (an axis top)."""
     if value <= 0:
-        return 1.0
+        value = 1.0
     exponent = math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        top = step * 10**exponent
-        if top >= value:
-            return float(top)
+    for e in (exponent - 1, exponent, exponent + 1):
+        for step in steps:
+            top = step * 10**e
+            if top >= value:
+                return float(top)
     return float(10 ** (exponent + 1))
 
 
@@ -86,12 +92,12 @@ def bar_chart(
     fmt=lambda v: f"{v:,.0f}",
     selected: date | None = None,
     kind: str = "",
-    min_top: float = 4,
+    counts: bool = True,
 ) -> Chart:
     """Stacked bars, one per day; `series` is [(key in each day, label)].
-    The axis goes at least to `min_top` (4 keeps count ticks whole: 0, 2, 4)."""
+    For counts the axis ticks are whole numbers (0, 2, 4 at the least)."""
     totals = [sum(float(d[key]) for key, _ in series) for d in days]
-    top = nice_max(max([*totals, min_top]))
+    top = nice_max(max([*totals, 2 if counts else 1]), COUNT_STEPS if counts else DECIMAL_STEPS)
     plot_h = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / max(1, len(days))
     width = max(2.0, slot * 0.7)

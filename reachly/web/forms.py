@@ -170,7 +170,12 @@ class StartJobForm(forms.Form):
 class SenderAccountForm(forms.Form):
     name = forms.CharField(max_length=128, validators=[_no_nul])
     network = forms.SlugField(max_length=32, initial="sandbox", help_text="The network this account signs in to.")
-    login = forms.CharField(max_length=255, validators=[_no_nul], help_text="Username or e-mail on the network.")
+    login = forms.CharField(
+        max_length=255,
+        validators=[_no_nul],
+        help_text="Username or e-mail on the network.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     password = forms.CharField(
         required=False,
         max_length=500,

@@ -25,7 +25,9 @@ from agents.registry import queues_for_group
 from reachly.campaigns.models import Campaign, Lead
 from reachly.campaigns.services import lead_status_set
 from reachly.core.processes import free_port, wait_for
+from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.models import Job
+from reachly.orchestration.services import job_extend, job_pause, job_start
 from reachly.tenants.models import Membership, Plan, Tenant
 from reachly.tenants.services import membership_add
 from tests.helpers import wait_job
@@ -57,31 +59,49 @@ def gated_llm() -> Iterator[GatedLLM]:
     server.stop()
 
 
+class WebServer:
+    """uvicorn serving reachly.asgi (HTTP and WebSocket) on a fixed free port."""
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.child = None
+
+    def start(self) -> WebServer:
+        cmd = [sys.executable, "-m", "uvicorn", "reachly.asgi:application", "--host", "127.0.0.1"]
+        self.child = self.pool.spawn("uvicorn", [*cmd, "--port", str(self.port)])
+
+        def up() -> bool:
+            try:
+                with urllib.request.urlopen(f"{self.base}/login/", timeout=2) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        try:
+            wait_for(up, timeout=60, interval=0.2, what="uvicorn")
+        except TimeoutError:
+            raise AssertionError(f"uvicorn did not start:\n{self.child.tail()}") from None
+        return self
+
+    def stop(self) -> None:
+        self.child.stop()
+        self.pool.children.remove(self.child)
+
+
 @pytest.fixture
-def web(workers, gated_llm) -> str:
-    """uvicorn serving reachly.asgi on a free port, with a control worker
-    (beat) and a general worker whose LLM calls go to the gated provider."""
+def server(workers) -> WebServer:
+    return WebServer(workers).start()
+
+
+@pytest.fixture
+def web(workers, gated_llm, server) -> str:
+    """The web server, a control worker (beat) and a general worker whose
+    LLM calls go to the gated provider."""
     workers.start(["control"], beat=True, extra_env=gated_llm.worker_env())
     workers.start(queues_for_group("general"), pool="threads", concurrency=4, extra_env=gated_llm.worker_env())
-    port = free_port()
-    server = workers.spawn(
-        "uvicorn",
-        [sys.executable, "-m", "uvicorn", "reachly.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(f"{base}/login/", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return server.alive() and False
-
-    try:
-        wait_for(up, timeout=60, interval=0.2, what="uvicorn")
-    except TimeoutError:
-        raise AssertionError(f"uvicorn did not start:\n{server.tail()}") from None
-    return base
+    return server.base
 
 
 @pytest.fixture
@@ -229,3 +249,43 @@ def test_alice_imports_starts_pauses_resumes_and_watches_her_job_finish_live(web
     # Bob's socket carried his own tenant's stream only.
     assert bob_frames, "Bob's dashboard subscribed"
     assert not [f for f in bob_frames if f'"tenant": {acme.pk}' in f or f'"job": {job.pk}' in f]
+
+
+def test_a_page_that_lost_its_socket_catches_up_when_it_reconnects(server, browser):
+    """The web server goes away; meanwhile the job is paused. When it is back,
+    the job page replays what it missed (after_seq) and the dashboard takes a
+    fresh snapshot: both show "Paused" without a reload or a polling request."""
+    tenant = Tenant.objects.create(slug="acme", name="Acme", plan=Plan.objects.get(code="pro"))
+    membership_add(tenant=tenant, user=make_user("alice"), role=Membership.Role.OWNER)
+    job = job_start(
+        tenant=tenant, steps=[StepSpec("a", "test"), StepSpec("b", "test", depends_on=["a"])], name="Nightly"
+    )
+
+    dashboard = sign_in(browser, server.base, "alice")
+    wait_live(dashboard)
+    page = dashboard.context.new_page()
+    page.goto(f"{server.base}/jobs/{job.pk}/")
+    wait_live(page)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    dashboard.on("request", lambda r: requests.append(r.url))
+    row = dashboard.locator(f'[data-running-jobs] [data-job-row="{job.pk}"] .badge')
+    expect(row).to_have_text("Running")
+
+    server.stop()
+    expect(page.locator("[data-live-indicator]")).not_to_have_attribute("data-state", "live")
+    job_pause(job)  # while no page can hear it
+    server.start()
+
+    expect(page.locator("[data-job] [data-job-status] .badge")).to_have_text("Paused")
+    expect(page.locator("[data-event-log] li").first).to_contain_text("Job paused")
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    expect(row).to_have_text("Paused")
+    assert requests == []
+
+    # The planner (here: the test) adds steps: the page draws them, fetching
+    # the graph once because an event said so.
+    job_extend(job, [StepSpec("c", "test", depends_on=["b"])])
+    expect(node(page, "c")).to_have_attribute("data-status", "blocked")
+    expect(page.locator(f'[data-progress][data-job-id="{job.pk}"] [data-progress-count]')).to_have_text("0 / 3 steps")
+    assert requests == [f"{server.base}/jobs/{job.pk}/graph"]

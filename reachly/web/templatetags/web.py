@@ -96,6 +96,32 @@ def compact(value) -> str:
 
 
 @register.filter
+def thousands(value) -> str:
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """ "just now", "4 min ago", "3 h ago", "2 days ago", else the date."""
+    if value is None:
+        return ""
+    seconds = (timezone.now() - value).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 7 * 86400:
+        days = int(seconds // 86400)
+        return f"{days} day{'s' if days > 1 else ''} ago"
+    return value.strftime("%-d %b %Y")
+
+
+@register.filter
 def in_zone(value: datetime | None, zone: str = "UTC") -> datetime | None:
     """A datetime in a named time zone (an account's, a campaign's)."""
     if value is None:

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from reachly.orchestration import selectors, services, states
-from reachly.orchestration.models import TERMINAL_JOB_STATUSES, Job, JobStatus, Step
+from reachly.orchestration.models import Job, Step
 from reachly.web import graph
 from reachly.web.tenancy import tenant_page
 from reachly.web.views.base import json_error, live_config, paginate, wants_json
@@ -147,12 +147,3 @@ def job_retry_failed(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, f"Retrying {len(retried)} failed step{'s' if len(retried) != 1 else ''}.")
     return redirect("web:job", pk=job.pk)
 
-
-def job_controls(job: Job) -> dict[str, bool]:
-    """Which buttons a job shows (live.js recomputes them on job.status)."""
-    return {
-        "pause": job.status == JobStatus.RUNNING,
-        "resume": job.status == JobStatus.PAUSED,
-        "cancel": job.status in (JobStatus.RUNNING, JobStatus.PAUSED),
-        "terminal": job.status in TERMINAL_JOB_STATUSES,
-    }

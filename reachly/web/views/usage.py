@@ -35,7 +35,7 @@ def usage(request: HttpRequest) -> HttpResponse:
         bar_chart("Steps finished", days, steps, selected=day, kind="steps"),
         bar_chart("Outreach actions", days, actions, selected=day, kind="actions"),
         bar_chart("LLM tokens", days, [("llm_tokens", "Tokens")], selected=day, kind="tokens"),
-        bar_chart("LLM cost", days, [("llm_cost", "Cost")], fmt=money, selected=day, kind="cost", min_top=1),
+        bar_chart("LLM cost", days, [("llm_cost", "Cost")], fmt=money, selected=day, kind="cost", counts=False),
     ]
     selected = next(d for d in days if d["date"] == day)
     return render(
