@@ -171,10 +171,10 @@ def main() -> None:
         f"{'seeds: poll every 3 s (REST)':34} {len(requests['poll']) * per_minute:13.1f} {'-':>11} "
         f"{poll_bytes * per_minute / 1000:10.1f}kB {median(poll_delays):11.3f}s"
     )
-    live_total = (len(requests["live"]) + len(messages)) * per_minute
+    live_rate, poll_rate = len(requests["live"]) * per_minute, len(requests["poll"]) * per_minute
     print(
-        f"HTTP requests per minute: {len(requests['live']) * per_minute:.1f} vs {len(requests['poll']) * per_minute:.1f}"
-        f" (the seeds: 20 a minute); every WebSocket message is a change ({live_total:.0f}/min, pushed, none empty);"
+        f"HTTP requests per minute: {live_rate:.1f} vs {poll_rate:.1f} (the seeds: 20 a minute); every WebSocket"
+        f" message is a change ({len(messages) * per_minute:.0f}/min, pushed, none empty);"
         f" a finished step shows {median(poll_delays) / max(median(live_delays), 1e-6):.0f}x sooner live"
     )
 

@@ -7,7 +7,7 @@ caller cannot read another tenant's jobs by passing an id.
     jobs_active(tenant)                  running and paused jobs, newest first
     failures_recent(tenant)              recent jobs with failed steps, with those steps
     job_steps(job)                       a job's steps, as plain dicts (graph, tables)
-    job_step_status_counts(job)          {status: n}
+    job_step_status_counts(job)          {(agent, status): n}
 """
 
 from __future__ import annotations
@@ -83,16 +83,22 @@ def error_message(error: Any) -> str:
     return str(error)
 
 
-def job_steps(job: Job, limit: int | None = None) -> list[dict[str, Any]]:
-    qs = Step.objects.filter(job=job).order_by("id").values(*STEP_FIELDS)
-    rows = list(qs[:limit] if limit else qs)
-    for row in rows:
-        row["message"] = error_message(row["error"])
+GRAPH_FIELDS = ("id", "key", "agent", "status", "depends_on")
+
+
+def job_steps(job: Job, *, detail: bool = True) -> list[dict[str, Any]]:
+    """A job's steps in id order; detail=False reads only what a graph
+    needs (a large job's errors and timestamps stay in the database)."""
+    rows = list(Step.objects.filter(job=job).order_by("id").values(*(STEP_FIELDS if detail else GRAPH_FIELDS)))
+    if detail:
+        for row in rows:
+            row["message"] = error_message(row["error"])
     return rows
 
 
-def job_step_status_counts(job: Job) -> dict[str, int]:
-    return dict(Step.objects.filter(job=job).values_list("status").annotate(n=Count("id")).order_by())
+def job_step_status_counts(job: Job) -> dict[tuple[str, str], int]:
+    rows = Step.objects.filter(job=job).values_list("agent", "status").annotate(n=Count("id")).order_by()
+    return {(agent, status): n for agent, status, n in rows}
 
 
 def job_failed_steps(job: Job, limit: int = 50) -> list[dict[str, Any]]:

@@ -254,7 +254,8 @@ def validate_storage_state(value: Any) -> dict[str, Any]:
 
 
 class SessionStateForm(forms.Form):
-    """A browser session exported with Playwright (`context.storage_state()`)."""
+    """A browser session exported with Playwright (`context.storage_state()`).
+    Optional (required=False) when adding an account: `state` is then None."""
 
     file = forms.FileField(
         required=False,
@@ -268,8 +269,13 @@ class SessionStateForm(forms.Form):
         strip=True,
     )
 
+    def __init__(self, *args, required: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.required = required
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        data["state"] = None
         upload, text = data.get("file"), data.get("text")
         if self.errors:
             return data
@@ -277,7 +283,8 @@ class SessionStateForm(forms.Form):
             self.add_error("text", "Upload a file or paste the JSON, not both.")
             return data
         if not upload and not text:
-            self.add_error("file", "Choose the storage state file (JSON), or paste it below.")
+            if self.required:
+                self.add_error("file", "Choose the storage state file (JSON), or paste it below.")
             return data
         field = "file" if upload else "text"
         if upload:

@@ -163,3 +163,12 @@ def test_an_account_in_use_is_not_deleted_and_the_page_says_why(alice):
     free = SenderAccountFactory(tenant=alice.tenant)
     assert alice.client.post(f"/sender-accounts/{free.pk}/delete").status_code == 302
     assert not SenderAccount.objects.filter(pk=free.pk).exists()
+
+
+def test_errors_in_the_account_and_in_its_session_show_together(alice):
+    response = alice.client.post("/sender-accounts/new", {**FIELDS, "login": "", "text": "{nope"})
+    assert "This field is required." in field_errors(response, "login")
+    assert "Not valid JSON" in field_errors(response, "text")
+    # Without a session, the session part shows no error at all.
+    response = alice.client.post("/sender-accounts/new", {**FIELDS, "login": ""})
+    assert field_errors(response, "file") == "" and field_errors(response, "text") == ""

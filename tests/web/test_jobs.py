@@ -143,3 +143,15 @@ def test_a_wide_level_becomes_one_node_per_agent_with_counts():
 def test_a_long_chain_needs_no_recursion():
     chain = [step(i, f"s{i}", deps=[f"s{i - 1}"] if i else []) for i in range(5000)]
     assert graph.levels(chain)["s4999"] == 4999
+
+
+def test_a_very_large_job_shows_counts_per_agent_instead_of_a_drawing(alice, alices_world, monkeypatch):
+    from reachly.web.views import jobs as views
+
+    monkeypatch.setattr(views, "TABLE_MAX_STEPS", 1)
+    html = alice.client.get(f"/jobs/{alices_world.job.pk}/").content.decode()
+    assert 'class="dag"' in html and "data-step-row" not in html  # drawn, no table
+    monkeypatch.setattr(views, "GRAPH_MAX_STEPS", 1)
+    html = alice.client.get(f"/jobs/{alices_world.job.pk}/").content.decode()
+    assert 'class="dag"' not in html and "too many to draw" in html
+    assert "<td>test</td>" in html and 'data-status="blocked"' in html

@@ -29,23 +29,19 @@ def account_list(request: HttpRequest) -> HttpResponse:
 @tenant_page(write=True)
 def account_create(request: HttpRequest) -> HttpResponse:
     form = SenderAccountForm(request.POST or None)
-    session_form = SessionStateForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    session_form = SessionStateForm(request.POST or None, request.FILES or None, required=False)
+    # Both forms are validated, so every error shows at once.
+    if request.method == "POST" and all([form.is_valid(), session_form.is_valid()]):
         fields = form.service_fields()
-        # The session state is optional when adding an account.
-        has_session = bool(request.FILES.get("file") or request.POST.get("text", "").strip())
-        if not has_session or session_form.is_valid():
-            if has_session:
-                fields["session_state"] = session_form.cleaned_data["state"]
-            try:
-                account = services.sender_account_create(tenant=request.tenant, **fields)
-            except DomainError as exc:
-                apply_domain_error(form, exc)
-            else:
-                messages.success(request, f"Account “{account.name}” added.")
-                return redirect("web:account", pk=account.pk)
-    elif request.method != "POST":
-        session_form = SessionStateForm()
+        if session_form.cleaned_data["state"] is not None:
+            fields["session_state"] = session_form.cleaned_data["state"]
+        try:
+            account = services.sender_account_create(tenant=request.tenant, **fields)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, f"Account “{account.name}” added.")
+            return redirect("web:account", pk=account.pk)
     status = 400 if request.method == "POST" else 200
     return render(
         request,

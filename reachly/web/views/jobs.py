@@ -48,14 +48,31 @@ def job_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Jobs up to this size list every step in a table; up to GRAPH_MAX_STEPS
+# they get a drawn graph; beyond, counts per agent and status.
+TABLE_MAX_STEPS = 200
+GRAPH_MAX_STEPS = 20_000
+
+
 def _graph_context(job: Job) -> dict:
-    steps = selectors.job_steps(job)
+    if job.total_steps > GRAPH_MAX_STEPS:
+        counts = selectors.job_step_status_counts(job)
+        agents = sorted({agent for agent, _ in counts})
+        return {
+            "layout": graph.Layout(),
+            "live_steps": None,
+            "step_count": sum(counts.values()),
+            "too_big": [{"agent": a, "counts": {s: n for (ag, s), n in counts.items() if ag == a}} for a in agents],
+            "node_w": graph.NODE_W,
+            "node_h": graph.NODE_H,
+        }
+    steps = selectors.job_steps(job, detail=job.total_steps <= TABLE_MAX_STEPS)
     layout = graph.layout(steps)
     return {
         "layout": layout,
         "live_steps": layout.live_steps(),
         "step_count": len(steps),
-        "steps": steps if len(steps) <= 200 else None,
+        "steps": steps if len(steps) <= TABLE_MAX_STEPS else None,
         "node_w": graph.NODE_W,
         "node_h": graph.NODE_H,
     }
@@ -146,4 +163,3 @@ def job_retry_failed(request: HttpRequest, pk: int) -> HttpResponse:
         return JsonResponse({"job": job.pk, "steps": len(retried)}, status=202)
     messages.success(request, f"Retrying {len(retried)} failed step{'s' if len(retried) != 1 else ''}.")
     return redirect("web:job", pk=job.pk)
-
