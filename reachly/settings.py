@@ -491,3 +491,14 @@ EMAIL_BACKEND = env.str(
 )
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Reachly <noreply@reachly.local>")
+
+# ---------------------------------------------------------------------------
+# Web UI (reachly/web, templates/, static/)
+# https://whitenoise.readthedocs.io/en/stable/django.html#WHITENOISE_USE_FINDERS
+# ---------------------------------------------------------------------------
+# uvicorn serves static files through WhiteNoise. Outside production it finds
+# them where they live (apps' static/ folders, STATICFILES_DIRS), so the demo
+# and the browser tests need no collectstatic step; production serves the
+# collected, compressed copies.
+WHITENOISE_USE_FINDERS = REACHLY_ENV != "prod"
+WHITENOISE_AUTOREFRESH = DEBUG

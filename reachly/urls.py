@@ -22,6 +22,9 @@ if settings.REACHLY_SANDBOX_ENABLED:
 # Operations: /healthz and /readyz are answered by reachly.ops.health's middleware.
 urlpatterns += [path("", include("reachly.ops.urls"))]
 
+# The tenant web UI (reachly/web): `/`, `/login/` and the pages under them.
+urlpatterns += [path("", include("reachly.web.urls"))]
+
 # JSON error bodies under /api/, the usual pages elsewhere (reachly.api.errors).
 handler400 = "reachly.api.errors.handler400"
 handler403 = "reachly.api.errors.handler403"

@@ -2,6 +2,7 @@
 
     lead_import_csv(campaign=c, file=f)     -> ImportResult
     lead_import_rows(campaign=c, rows=[{...}])
+    lead_import_preview(campaign=c, file=f) -> ImportPreview (a dry run: nothing written)
 
 1. Decode (CSV): UTF-8, with or without a BOM; anything that is not valid
    UTF-8 is read as Windows-1252 (Excel's "CSV" on Windows), falling back to
@@ -38,6 +39,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -257,10 +259,42 @@ _COLUMNS = (
 )
 
 
-def _load(campaign: Campaign, rows: Iterable[tuple[int, dict[str, Any], dict[str, Any]]], result: ImportResult) -> None:
-    """Validate, de-duplicate and write `(row number, known, custom)` rows."""
+def _checked(
+    rows: Iterable[tuple[int, dict[str, Any], dict[str, Any]]], result: ImportResult, existing: set[str]
+) -> Iterator[tuple[str, ...]]:
+    """Validate and de-duplicate `(row number, known, custom)` rows; yield
+    the ones to write (as COPY rows) and count the others in `result`."""
     max_rows = settings.REACHLY_IMPORT_MAX_ROWS
     seen: dict[str, int] = {}
+    for number, known, custom in rows:
+        result.rows += 1
+        if result.rows > max_rows:
+            raise TooManyRows(
+                f"the import has more than {max_rows:,} rows; split it into smaller files",
+                field="file",
+                details={"max_rows": max_rows},
+            )
+        try:
+            row = _clean(known, custom)
+        except _RowRejected as bad:
+            result.rejected += 1
+            result.error(number, bad.field, bad.message)
+            continue
+        url = row[0]
+        if url in seen:
+            result.duplicates += 1
+            result.error(number, "profile_url", f"duplicate of row {seen[url]} in this import")
+            continue
+        seen[url] = number
+        if url in existing:
+            result.duplicates += 1
+            result.error(number, "profile_url", "already a lead of this campaign")
+            continue
+        yield row
+
+
+def _load(campaign: Campaign, rows: Iterable[tuple[int, dict[str, Any], dict[str, Any]]], result: ImportResult) -> None:
+    """Validate, de-duplicate and write `(row number, known, custom)` rows."""
     now = timezone.now()
     constants = (campaign.tenant_id, campaign.pk, Lead.Status.NEW, "", now, now)
     try:
@@ -268,30 +302,7 @@ def _load(campaign: Campaign, rows: Iterable[tuple[int, dict[str, Any], dict[str
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, campaign.pk])
             existing = set(Lead.objects.filter(campaign=campaign).values_list("profile_url", flat=True))
             with cursor.cursor.copy(f"COPY campaigns_lead ({_COLUMNS}) FROM STDIN") as copy:
-                for number, known, custom in rows:
-                    result.rows += 1
-                    if result.rows > max_rows:
-                        raise TooManyRows(
-                            f"the import has more than {max_rows:,} rows; split it into smaller files",
-                            field="file",
-                            details={"max_rows": max_rows},
-                        )
-                    try:
-                        row = _clean(known, custom)
-                    except _RowRejected as bad:
-                        result.rejected += 1
-                        result.error(number, bad.field, bad.message)
-                        continue
-                    url = row[0]
-                    if url in seen:
-                        result.duplicates += 1
-                        result.error(number, "profile_url", f"duplicate of row {seen[url]} in this import")
-                        continue
-                    seen[url] = number
-                    if url in existing:
-                        result.duplicates += 1
-                        result.error(number, "profile_url", "already a lead of this campaign")
-                        continue
+                for row in _checked(rows, result, existing):
                     copy.write_row(row + constants)
                     result.created += 1
     except IntegrityError:
@@ -370,8 +381,13 @@ def _csv_rows(
         yield index + 2, known, custom
 
 
-def lead_import_csv(*, campaign: Campaign, file: IO[bytes]) -> ImportResult:
-    """Import a CSV file (a binary, seekable file object) into `campaign`."""
+@contextmanager
+def _csv_source(file: IO[bytes]) -> Iterator[tuple[Iterator[tuple[int, dict, dict]], list[str], dict[int, str], dict]]:
+    """Open a CSV upload: (rows, header, column index → lead field, format).
+
+    Raises Invalid for an empty file, a bad header or no profile URL column;
+    a malformed row while reading raises Invalid naming the row.
+    """
     encoding = _detect_encoding(file)
     file.seek(0)
     text = io.TextIOWrapper(file, encoding=encoding, errors="reachly_latin1", newline="")
@@ -394,14 +410,74 @@ def lead_import_csv(*, campaign: Campaign, file: IO[bytes]) -> ImportResult:
                 f" (found: {', '.join(h.strip() for h in header[:20])})",
                 field="file",
             )
-        result = ImportResult(format={"encoding": encoding, "delimiter": delimiter})
         try:
-            _load(campaign, _csv_rows(reader, known_cols, custom_cols), result)
+            yield (
+                _csv_rows(reader, known_cols, custom_cols),
+                header,
+                known_cols,
+                {"encoding": encoding, "delimiter": delimiter},
+            )
         except csv.Error as exc:
             raise Invalid(f"row {reader.line_num}: not valid CSV ({exc})", field="file") from None
-        return result
     finally:
         text.detach()
+
+
+def lead_import_csv(*, campaign: Campaign, file: IO[bytes]) -> ImportResult:
+    """Import a CSV file (a binary, seekable file object) into `campaign`."""
+    with _csv_source(file) as (rows, _header, _known, fmt):
+        result = ImportResult(format=fmt)
+        _load(campaign, rows, result)
+        return result
+
+
+@dataclass
+class ImportPreview:
+    """What importing a file would do, computed without writing anything."""
+
+    result: ImportResult  # `created`: the leads an import would create now
+    columns: list[dict[str, str]]  # [{"header", "field"}]; field "" = kept as a custom field
+    sample: list[dict[str, Any]]  # the first rows: {"row", "values": {field: text}, "custom": n, "error"}
+
+
+def lead_import_preview(*, campaign: Campaign, file: IO[bytes], sample: int = 10) -> ImportPreview:
+    """A dry run of lead_import_csv: the detected format and columns, the
+    first `sample` rows as they would be read, and every row error (same
+    rules, same duplicate check against the campaign's leads), without
+    writing. The file is read once; the caller seeks it back to import."""
+    with _csv_source(file) as (rows, header, known_cols, fmt):
+        result = ImportResult(format=fmt)
+        first: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+
+        def tap(source: Iterable[tuple[int, dict[str, Any], dict[str, Any]]]):
+            for item in source:
+                if len(first) < sample:
+                    first.append(item)
+                yield item
+
+        existing = set(Lead.objects.filter(campaign=campaign).values_list("profile_url", flat=True))
+        for _row in _checked(tap(rows), result, existing):
+            result.created += 1
+    errors = {}
+    for error in result.errors:
+        errors.setdefault(error["row"], f"{error['field']}: {error['message']}")
+    columns = [
+        {"header": name.replace("\ufeff", "").strip() or f"column_{i + 1}", "field": known_cols.get(i, "")}
+        for i, name in enumerate(header)
+    ]
+    return ImportPreview(
+        result=result,
+        columns=columns,
+        sample=[
+            {
+                "row": number,
+                "values": {name: str(known.get(name) or "").strip() for name in FIELDS},
+                "custom": sum(1 for v in custom.values() if str(v or "").strip()),
+                "error": errors.get(number, ""),
+            }
+            for number, known, custom in first
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -2,18 +2,25 @@
 
 tenant_usage(tenant)   -> {"month", "plan", "agents": [...], "totals": {...}}   (GET /usage/)
 tenant_agents(tenant)  -> [{role, enabled, max_concurrent, limits, usage...}]  (GET /agents/)
+tenant_usage_daily(tenant), tenant_usage_day(tenant, day)  per day, for the web UI's charts
 """
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import TruncDate
+from django.utils import timezone as dj_timezone
 
 from agents import registry
-from reachly.orchestration.models import RateLimit, UsageCounter
+from reachly.llm.models import LLMCall
+from reachly.orchestration.models import Event, RateLimit, UsageCounter
 from reachly.orchestration.usage import month_start
 from reachly.tenants.models import Tenant
 from reachly.tenants.selectors import allocations
@@ -128,3 +135,106 @@ def tenant_agents(tenant: Tenant) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+# ---------------------------------------------------------------------------
+# Per day, for the web UI's usage charts
+# ---------------------------------------------------------------------------
+
+# Lead statuses that record an outreach action (an invitation, a message).
+ACTION_STATUSES = ("invited", "messaged")
+
+
+def _zone(tenant: Tenant):
+    try:
+        return ZoneInfo(tenant.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def tenant_usage_daily(tenant: Tenant, *, days: int = 30, today=None) -> dict[str, Any]:
+    """The last `days` days (the tenant's time zone), each with steps
+    finished (succeeded / failed), outreach actions (invitations, messages),
+    LLM tokens and cost.
+
+    Steps and actions come from the event log (its (tenant, ts) index),
+    LLM figures from the paid calls (LLMCall, outcome ok): the monthly
+    UsageCounter has no days.
+    """
+    zone = _zone(tenant)
+    today = today or dj_timezone.now().astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time.min, zone)
+    dates = [first + timedelta(days=i) for i in range(days)]
+    empty = {"succeeded": 0, "failed": 0, "invited": 0, "messaged": 0, "llm_tokens": 0, "llm_cost": Decimal("0")}
+    rows = {d: dict(empty) for d in dates}
+
+    events = (
+        Event.objects.filter(tenant=tenant, ts__gte=since)
+        .filter(type__in=["step.status", "lead.status_changed"])
+        .annotate(day=TruncDate("ts", tzinfo=zone), status=KT("data__status"))
+        .filter(status__in=["succeeded", "failed", *ACTION_STATUSES])
+        .values("day", "type", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in events:
+        day = rows.get(row["day"])
+        if day is None:
+            continue
+        kind = row["status"]
+        if (row["type"] == "step.status") == (kind in ("succeeded", "failed")):
+            day[kind] += row["n"]
+
+    calls = (
+        LLMCall.objects.filter(tenant=tenant, created_at__gte=since, outcome=LLMCall.Outcome.OK)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day")
+        .annotate(p=Sum("prompt_tokens"), c=Sum("completion_tokens"), cost=Sum("cost"))
+        .order_by()
+    )
+    for row in calls:
+        day = rows.get(row["day"])
+        if day is not None:
+            day["llm_tokens"] += (row["p"] or 0) + (row["c"] or 0)
+            day["llm_cost"] += row["cost"] or Decimal("0")
+
+    return {"first": first, "last": today, "timezone": str(zone), "days": [{"date": d, **rows[d]} for d in dates]}
+
+
+def tenant_usage_day(tenant: Tenant, day) -> list[dict[str, Any]]:
+    """One day (the tenant's time zone), per agent: steps succeeded and
+    failed, LLM calls, tokens and cost."""
+    zone = _zone(tenant)
+    start = datetime.combine(day, time.min, zone)
+    end = start + timedelta(days=1)
+    agents: dict[str, dict[str, Any]] = {}
+
+    def agent_row(name: str) -> dict[str, Any]:
+        return agents.setdefault(
+            name,
+            {"agent": name, "succeeded": 0, "failed": 0, "llm_calls": 0, "llm_tokens": 0, "llm_cost": Decimal("0")},
+        )
+
+    steps = (
+        Event.objects.filter(tenant=tenant, ts__gte=start, ts__lt=end, type="step.status")
+        .annotate(status=KT("data__status"), agent=KT("data__agent"))
+        .filter(status__in=["succeeded", "failed"])
+        .values("agent", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in steps:
+        agent_row(row["agent"] or "?")[row["status"]] += row["n"]
+    calls = (
+        LLMCall.objects.filter(tenant=tenant, created_at__gte=start, created_at__lt=end, outcome=LLMCall.Outcome.OK)
+        .values("agent")
+        .annotate(n=Count("id"), p=Sum("prompt_tokens"), c=Sum("completion_tokens"), cost=Sum("cost"))
+        .order_by()
+    )
+    for row in calls:
+        entry = agent_row(row["agent"] or "?")
+        entry["llm_calls"] += row["n"]
+        entry["llm_tokens"] += (row["p"] or 0) + (row["c"] or 0)
+        entry["llm_cost"] += row["cost"] or Decimal("0")
+    return sorted(agents.values(), key=lambda r: r["agent"])
