@@ -377,6 +377,10 @@ PROMETHEUS_EXPORT_MIGRATIONS = False  # no database query at import time
 # Procfile line) and the capacity page's refresh period.
 FLOWER_URL = env.str("FLOWER_URL", default="/flower/")
 REACHLY_CAPACITY_REFRESH_SECONDS = env.float("REACHLY_CAPACITY_REFRESH_SECONDS", default=5.0)
+# An SSE stream (GET /api/v1/jobs/{id}/stream) ends after this long, so a
+# proxy or a forgotten client never holds a web worker forever; EventSource
+# reconnects by itself with Last-Event-ID and misses nothing.
+REACHLY_SSE_MAX_SECONDS = env.float("REACHLY_SSE_MAX_SECONDS", default=300.0)
 
 # ---------------------------------------------------------------------------
 # Browser agents and the sandbox network (agents/browser/, reachly/sandbox/)

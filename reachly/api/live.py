@@ -36,6 +36,19 @@ class LiveTicket(APIView):
         return Response(TicketOutput(body).data, status=status.HTTP_201_CREATED)
 
 
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "description": "One Server-Sent Event: `id` is the job event's sequence number, `event` its type, "
+    "`data` the event as JSON (the same object the WebSocket sends).",
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "event": {"type": "string"},
+        "data": {"type": "string", "format": "json"},
+    },
+    "required": ["id", "event", "data"],
+}
+
+
 def sse_schema(result, generator, request, public):
     """drf-spectacular postprocessing hook: add the SSE stream's path."""
     result.setdefault("paths", {})["/api/v1/jobs/{id}/stream"] = {
@@ -44,7 +57,8 @@ def sse_schema(result, generator, request, public):
             "tags": ["live"],
             "summary": "A job's events as Server-Sent Events (for clients without WebSocket)",
             "description": "Replays the job's events after `after_seq` (or the `Last-Event-ID` header), then "
-            "streams live ones, each once, in sequence order; ends after the job's final status.",
+            "streams live ones, each once, in sequence order; ends after the job's final status, or after "
+            "REACHLY_SSE_MAX_SECONDS (EventSource then reconnects with Last-Event-ID and misses nothing).",
             "parameters": [
                 {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
                 {"name": "after_seq", "in": "query", "required": False, "schema": {"type": "integer"}},
@@ -53,7 +67,8 @@ def sse_schema(result, generator, request, public):
             "responses": {
                 "200": {
                     "description": "An event stream.",
-                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    # OpenAPI 3.0/3.1: `schema` describes one event of the stream.
+                    "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
                 },
                 "401": {"description": "No token, or an invalid or revoked one."},
                 "404": {"description": "Not found (or another tenant's)."},

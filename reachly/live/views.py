@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
@@ -20,6 +22,7 @@ from reachly.live import groups, selectors
 from reachly.orchestration.models import TERMINAL_JOB_STATUSES
 
 KEEPALIVE_SECONDS = 15
+RECONNECT_MS = 1000  # the client's reconnection delay after the stream ends
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> JsonResponse:
@@ -47,7 +50,8 @@ def _sse(event: dict[str, Any]) -> str:
 async def job_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse | JsonResponse:
     """GET /api/v1/jobs/{id}/stream: the job's events as Server-Sent Events,
     for clients without WebSocket. Resumes after `?after_seq=` or the
-    `Last-Event-ID` header; ends after the job's final status."""
+    `Last-Event-ID` header; ends after the job's final status, or after
+    REACHLY_SSE_MAX_SECONDS (the client reconnects where it stopped)."""
     allowed = await sync_to_async(_tenants)(request)
     if allowed is None:
         return _error(401, "not_authenticated", "send Authorization: Token <key> or log in")
@@ -64,15 +68,17 @@ async def job_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse | J
         channel = await layer.new_channel()
         await layer.group_add(groups.job(pk), channel)
         last = after
+        deadline = time.monotonic() + settings.REACHLY_SSE_MAX_SECONDS
         try:
+            yield f"retry: {RECONNECT_MS}\n\n"
             for event in await sync_to_async(selectors.events_after)(pk, last):
                 yield _sse(event)
                 last = event["seq"]
             if job.status in TERMINAL_JOB_STATUSES and last >= job.last_seq:
                 return
-            while True:
+            while (left := deadline - time.monotonic()) > 0:
                 try:
-                    message = await asyncio.wait_for(layer.receive(channel), timeout=KEEPALIVE_SECONDS)
+                    message = await asyncio.wait_for(layer.receive(channel), timeout=min(KEEPALIVE_SECONDS, left))
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue

@@ -101,3 +101,15 @@ async def test_the_sse_stream_is_tenant_scoped_and_authenticated():
     response, _ = await _stream("rly_nope_nope", f"/api/v1/jobs/{job.id}/stream")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+async def test_an_sse_stream_of_a_running_job_ends_after_its_maximum_and_tells_the_client_to_reconnect(settings):
+    settings.REACHLY_SSE_MAX_SECONDS = 0.5
+    tenant = await sync_to_async(TenantFactory)()
+    _, key = await sync_to_async(api_token_create)(tenant=tenant, name="sse")
+    job = await sync_to_async(job_start)(tenant=tenant, steps=test_steps(1))
+    started = time.monotonic()
+    response, events = await _stream(key, f"/api/v1/jobs/{job.id}/stream")
+    assert time.monotonic() - started < 5, "the stream must end on its own"
+    assert response.text.startswith("retry: ")
+    assert [e["seq"] for e in events] == [1], "the events so far, then the end"
