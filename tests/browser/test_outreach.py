@@ -138,7 +138,9 @@ def test_a_challenge_mid_run_cools_the_account_down_and_the_job_completes_after(
 
     a, b = accounts
     a.refresh_from_db()
-    assert a.cooling_down_until is not None and "challenge" in a.status_reason
+    # Still resting, or already active again (the reaper ends a finished
+    # cool-down); the attempt below is the record that it rested.
+    assert (a.status, a.status_reason[:9]) in {("cooling_down", "challenge"), ("active", "")}
     step_a = Step.objects.get(job=job, sender_account=a)
     outcomes_a = list(StepAttempt.objects.filter(step=step_a).values_list("outcome", "error"))
     assert outcomes_a[0][0] == "rate_limited" and "cooling down after challenge" in outcomes_a[0][1]
