@@ -66,10 +66,9 @@ def main() -> None:
 
         times = f"bench:{uuid.uuid4().hex}"
         client = bench.app_redis()
-        for _ in range(SAMPLES):
+        for n in range(1, SAMPLES + 1):
             app.send_task("reachly.noop", kwargs={"sent_at": time.time(), "times": times}, queue="agent.test")
-            n = client.llen(times)
-            wait_for(lambda n=n: client.llen(times) > n - 1 + 1, timeout=30, interval=0.002)
+            wait_for(lambda n=n: client.llen(times) >= n, timeout=30, interval=0.002)
             time.sleep(0.05)
         celery = [float(x) for x in client.lrange(times, 0, -1)]
 
