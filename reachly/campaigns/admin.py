@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
+from reachly.campaigns.services import SENDER_ACCOUNT_FIELDS
 from reachly.ops.admin_filters import CampaignIdFilter
 from reachly.ops.adminkit import AuditedModelAdmin, JobControlsMixin, changelist_link, run_service_action
 
@@ -29,21 +30,7 @@ class SenderAccountForm(forms.ModelForm):
     class Meta:
         model = SenderAccount
         # Every editable field; the secrets are not editable (EncryptedJSONField).
-        fields = [
-            "tenant",
-            "name",
-            "network",
-            "login",
-            "timezone",
-            "working_hours_start",
-            "working_hours_end",
-            "daily_invite_cap",
-            "daily_message_cap",
-            "daily_visit_cap",
-            "status",
-            "cooling_down_until",
-            "status_reason",
-        ]
+        fields = ["tenant", *SENDER_ACCOUNT_FIELDS, "status", "cooling_down_until", "status_reason"]
 
 
 @admin.register(SenderAccount)

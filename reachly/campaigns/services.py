@@ -59,7 +59,9 @@ def lead_status_set(
 # Sender accounts and campaigns: create, update, delete (API, web UI)
 # ---------------------------------------------------------------------------
 
-SENDER_ACCOUNT_FIELDS = {
+# A sender account's settings that its owner may set (the web form, the API
+# and the admin show them in this order); secrets and status go separately.
+SENDER_ACCOUNT_FIELDS = (
     "name",
     "network",
     "login",
@@ -69,7 +71,7 @@ SENDER_ACCOUNT_FIELDS = {
     "daily_invite_cap",
     "daily_message_cap",
     "daily_visit_cap",
-}
+)
 CAMPAIGN_FIELDS = {"name", "brief", "status", "priority", "timezone", "schedule_start", "schedule_end", "settings"}
 
 
@@ -93,7 +95,7 @@ def sender_account_create(
 ) -> SenderAccount:
     """A new sender account; the password and session state are stored
     encrypted and never returned by any surface."""
-    unknown = set(settings) - SENDER_ACCOUNT_FIELDS
+    unknown = set(settings) - set(SENDER_ACCOUNT_FIELDS)
     if unknown:
         raise Invalid("unknown field", field=sorted(unknown)[0])
     _check_login_free(tenant.id, network, login)
@@ -119,7 +121,7 @@ def sender_account_update(account: SenderAccount, **changes: Any) -> SenderAccou
 
     status = changes.pop("status", None)
     fields = []
-    for name in SENDER_ACCOUNT_FIELDS & set(changes):
+    for name in (n for n in SENDER_ACCOUNT_FIELDS if n in changes):
         setattr(account, name, changes[name])
         fields.append(name)
     if {"network", "login"} & set(fields):

@@ -326,34 +326,8 @@ class StepAdmin(ReadOnlyAdmin):
         ("Data", {"fields": ["input_pretty", "checkpoint_pretty", "output_pretty"]}),
         ("Times", {"fields": ["created_at", "enqueued_at", "started_at", "finished_at"]}),
     ]
-    readonly_fields = [
-        "job_link",
-        "tenant",
-        "key",
-        "agent",
-        "status",
-        "priority",
-        "sender_account",
-        "depends_on",
-        "pending_deps",
-        "wait_reason",
-        "attempts_of",
-        "next_attempt_at",
-        "fencing_token",
-        "lease_owner",
-        "lease_expires_at",
-        "heartbeat_at",
-        "lease_state",
-        "error_summary",
-        "error_trace",
-        "input_pretty",
-        "checkpoint_pretty",
-        "output_pretty",
-        "created_at",
-        "enqueued_at",
-        "started_at",
-        "finished_at",
-    ]
+    # Steps change only through the control plane: every field is read-only.
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

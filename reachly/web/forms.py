@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 
 from reachly.campaigns.errors import DomainError
 from reachly.campaigns.models import Campaign, SenderAccount
+from reachly.campaigns.services import SENDER_ACCOUNT_FIELDS
 from reachly.webhooks.fanout import SYSTEM_PREFIX
 
 PRIORITIES = [(1, "Urgent"), (5, "Normal"), (10, "Batch")]
@@ -206,20 +207,7 @@ class SenderAccountForm(forms.Form):
 
     @classmethod
     def initial_for(cls, account: SenderAccount) -> dict[str, Any]:
-        return {
-            name: getattr(account, name)
-            for name in (
-                "name",
-                "network",
-                "login",
-                "timezone",
-                "working_hours_start",
-                "working_hours_end",
-                "daily_invite_cap",
-                "daily_message_cap",
-                "daily_visit_cap",
-            )
-        }
+        return {name: getattr(account, name) for name in SENDER_ACCOUNT_FIELDS}
 
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
