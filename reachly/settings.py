@@ -452,6 +452,10 @@ REST_FRAMEWORK = {
 # Requests per token (or per signed-in user, or per address) and period,
 # counted by the global limiter in Redis, so the rate holds across web processes.
 REACHLY_API_THROTTLE_RATE = env.str("REACHLY_API_THROTTLE_RATE", default="1200/min")
+# Failed web sign-ins allowed per user name and per client address (password
+# guessing); counted by the same global limiter.
+REACHLY_LOGIN_FAILURES_PER_USER = env.str("REACHLY_LOGIN_FAILURES_PER_USER", default="10/hour")
+REACHLY_LOGIN_FAILURES_PER_ADDRESS = env.str("REACHLY_LOGIN_FAILURES_PER_ADDRESS", default="50/hour")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Reachly API",
     "DESCRIPTION": "Tenant-scoped REST API: campaigns, leads, sender accounts, jobs, usage and webhooks. "

@@ -9,12 +9,15 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from reachly.web.signin import AdminSignInForm
+
 
 class ReachlyAdminSite(admin.AdminSite):
     site_header = "Reachly operations"
     site_title = "Reachly admin"
     index_title = "Operations"
     index_template = "admin/ops/index.html"
+    login_form = AdminSignInForm  # failed sign-ins are limited, as on the web UI
 
     def get_urls(self):
         # Before the admin's catch-all app_label pattern.

@@ -150,3 +150,39 @@ def test_odd_posts_never_answer_500(alice, alices_world):
     ]:
         response = alice.client.post(url, data)
         assert response.status_code < 500, (url, response.status_code)
+
+
+def test_too_many_wrong_passwords_lock_the_name_out_for_a_while_with_a_clear_message(alice, settings):
+    settings.REACHLY_LOGIN_FAILURES_PER_USER = "3/hour"
+    client = Client()
+    for _ in range(3):
+        assert (
+            b"Please enter a correct username" in client.post("/login/", {"username": "alice", "password": "x"}).content
+        )
+    # The right password does not help now: the name is locked for the hour.
+    response = client.post("/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 200
+    assert b"Too many failed sign-ins. Try again in 60 minutes." in response.content
+    assert client.get("/").status_code == 302, "not signed in"
+    # Another user from the same address is not locked out (per-address limit is higher).
+    make_user("dora")
+    assert Client().post("/login/", {"username": "dora", "password": PASSWORD}).status_code == 302
+
+
+def test_failures_from_one_address_are_limited_across_user_names(alice, settings):
+    settings.REACHLY_LOGIN_FAILURES_PER_ADDRESS = "4/hour"
+    client = Client()
+    for n in range(4):
+        client.post("/login/", {"username": f"guess{n}", "password": "x"})
+    response = client.post("/login/", {"username": "alice", "password": PASSWORD})
+    assert b"Too many failed sign-ins" in response.content
+
+
+def test_the_admin_sign_in_is_limited_too(settings):
+    settings.REACHLY_LOGIN_FAILURES_PER_USER = "2/hour"
+    make_user("root", is_staff=True, is_superuser=True)
+    client = Client()
+    for _ in range(2):
+        client.post("/admin/login/", {"username": "root", "password": "x"})
+    response = client.post("/admin/login/", {"username": "root", "password": PASSWORD})
+    assert response.status_code == 200 and b"Too many failed sign-ins" in response.content

@@ -10,12 +10,14 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from reachly.web import tenancy
+from reachly.web.signin import SignInForm
 from reachly.web.views.base import safe_next
 
 
 class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     redirect_authenticated_user = True
+    authentication_form = SignInForm
 
 
 class LogoutView(auth_views.LogoutView):
