@@ -39,7 +39,8 @@ def start_demo_jobs(data, stack) -> tuple[list[Job], Callable[[dict], str | None
 def _describe(event: dict, names: dict[int, str]) -> str | None:
     kind = event["type"]
     if kind == "job.status":
-        return f"[bold]job {event['status']}[/]: {event.get('reason', '')}"
+        reason = event.get("reason")
+        return f"[bold]job {event['status']}[/]" + (f": {reason}" if reason else "")
     if kind == "lead.status_changed":
         who = names.get(event["lead"], f"lead {event['lead']}")
         return f"{who}: [cyan]{event['status']}[/] ({event.get('detail', '')})"
