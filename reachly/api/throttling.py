@@ -18,14 +18,6 @@ from reachly.orchestration import limiter
 
 log = logging.getLogger(__name__)
 
-PERIODS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
-
-
-def parse_rate(rate: str) -> tuple[int, str]:
-    """ "1200/min" → (1200, "minute")."""
-    count, _, period = rate.partition("/")
-    return int(count), PERIODS[period.strip()[0].lower()]
-
 
 class PerTokenThrottle(BaseThrottle):
     def __init__(self) -> None:
@@ -42,9 +34,8 @@ class PerTokenThrottle(BaseThrottle):
         rate = settings.REACHLY_API_THROTTLE_RATE
         if not rate:
             return True
-        limit, period = parse_rate(rate)
         try:
-            decision = limiter.acquire([limiter.window(f"api:{self.ident(request)}", limit, period)])
+            decision = limiter.acquire([limiter.window_from_rate(f"api:{self.ident(request)}", rate)])
         except Exception:
             log.warning("API throttle unavailable; request allowed", exc_info=True)
             return True

@@ -49,6 +49,15 @@ def window(scope: str, limit: int, period: str, weight: int = 1) -> Limit:
     return Limit(scope, "window", limit, PERIOD_MS[period], weight)
 
 
+def window_from_rate(scope: str, rate: str) -> Limit:
+    """A window from a setting such as "1200/min" or "10/hour"."""
+    count, _, period = rate.partition("/")
+    return window(scope, int(count), _RATE_PERIODS[period.strip()[0].lower()])
+
+
+_RATE_PERIODS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+
+
 def calendar_day(scope: str, limit: int, tz: str, weight: int = 1, now: datetime | None = None) -> Limit:
     """At most `limit` uses per calendar day in time zone `tz`; the denial
     lasts until local midnight."""

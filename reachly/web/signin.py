@@ -17,18 +17,17 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from reachly.api.throttling import parse_rate
 from reachly.orchestration import limiter
 
 log = logging.getLogger(__name__)
 
 
 def _limits(username: str, address: str) -> list[limiter.Limit]:
-    per_user, user_period = parse_rate(settings.REACHLY_LOGIN_FAILURES_PER_USER)
-    per_addr, addr_period = parse_rate(settings.REACHLY_LOGIN_FAILURES_PER_ADDRESS)
     return [
-        limiter.window(f"login:user:{username.strip().lower()[:150]}", per_user, user_period),
-        limiter.window(f"login:addr:{address}", per_addr, addr_period),
+        limiter.window_from_rate(
+            f"login:user:{username.strip().lower()[:150]}", settings.REACHLY_LOGIN_FAILURES_PER_USER
+        ),
+        limiter.window_from_rate(f"login:addr:{address}", settings.REACHLY_LOGIN_FAILURES_PER_ADDRESS),
     ]
 
 
