@@ -97,7 +97,8 @@ def publish_after_commit(rows: list[dict[str, Any]]) -> None:
 
 def record(job: dict, events: list[NewEvent]) -> None:
     """Insert events numbered up to `job["last_seq"]`, which the caller has
-    already bumped by len(events) in this transaction; publish after commit."""
+    already bumped by len(events) in this transaction; hand them to the
+    in-transaction subscribers now and publish them after commit."""
     if not events:
         return
     first = job["last_seq"] - len(events) + 1
@@ -112,6 +113,8 @@ def record(job: dict, events: list[NewEvent]) -> None:
             rows,
         )
     published = [_wire(job, first + i, e, job["ts"]) for i, e in enumerate(events)]
+    for fn in _in_transaction:
+        fn(published)
     transaction.on_commit(lambda: _publish(published))
 
 
@@ -150,6 +153,21 @@ def subscribe(fn: Callable[[list[dict[str, Any]]], None]) -> Callable[[list[dict
     """Decorator: call `fn(events)` after every commit that recorded events."""
     if fn not in _subscribers:
         _subscribers.append(fn)
+    return fn
+
+
+# In-transaction subscribers: called with the events (wire format) inside the
+# transaction that records them, so what they write commits or rolls back
+# with the events: a crash between commit and an after-commit hook loses
+# nothing. Outgoing webhooks plug in here. A subscriber must leave the
+# caller's transaction usable: write in a savepoint, handle its own errors.
+_in_transaction: list[Callable[[list[dict[str, Any]]], None]] = []
+
+
+def subscribe_in_transaction(fn: Callable[[list[dict[str, Any]]], None]) -> Callable[[list[dict[str, Any]]], None]:
+    """Decorator: call `fn(events)` in every transaction that records events."""
+    if fn not in _in_transaction:
+        _in_transaction.append(fn)
     return fn
 
 

@@ -1,7 +1,9 @@
-"""Committed events → webhook deliveries, through the control plane.
+"""Recorded events → webhook deliveries, through the control plane.
 
-Subscribed to reachly.orchestration.events: after every commit that
-recorded events, the ones a tenant can subscribe to are mapped to their
+Subscribed to reachly.orchestration.events inside the transaction that
+records the events, so a delivery job commits with its event (a process
+dying right after the commit loses no delivery): the events a tenant can
+subscribe to are mapped to their
 public names (a job's `job.status` succeeded/failed → `job.completed` /
 `job.failed`; a `step.status` failed → `step.failed`; `lead.status_changed`)
 and, for tenants with matching active endpoints, started as one delivery
@@ -21,7 +23,9 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from reachly.orchestration.events import subscribe
+from django.db import transaction
+
+from reachly.orchestration.events import subscribe_in_transaction
 from reachly.orchestration.graph import GraphError, StepSpec
 from reachly.webhooks.models import WebhookEvent
 
@@ -74,11 +78,21 @@ def envelope(event: dict[str, Any], kind: str, job: dict[str, Any]) -> dict[str,
     return {"id": f"evt_{event['job']}_{event['seq']}", "type": str(kind), "created": event.get("ts"), "data": data}
 
 
-@subscribe
+@subscribe_in_transaction
 def fan_out(events: list[dict[str, Any]]) -> None:
     wanted = [(e, kind) for e in events if (kind := public_type(e))]
     if not wanted:
         return
+    # A savepoint: a failure here is logged and leaves the caller's change
+    # (a step's outcome, a lead's status) to commit without its webhooks.
+    try:
+        with transaction.atomic():
+            _schedule(wanted)
+    except Exception:
+        log.exception("webhook deliveries for %d event(s) not scheduled", len(wanted))
+
+
+def _schedule(wanted: list[tuple[dict[str, Any], str]]) -> None:
     from reachly.orchestration.models import Job
     from reachly.orchestration.services import job_start
     from reachly.tenants.models import Tenant

@@ -1,4 +1,4 @@
-"""Committed events become webhook delivery jobs, started through the control plane."""
+"""Recorded events become webhook delivery jobs, in their own transaction, started through the control plane."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def deliveries(tenant) -> list[Step]:
 
 
 def finish(job: Job, status: str) -> None:
-    """Record a job outcome the way the control plane does (an event after commit)."""
+    """Record a job outcome the way the control plane does."""
     from django.db import transaction
 
     from reachly.orchestration.lifecycle import _finish_job
@@ -120,3 +120,44 @@ def test_without_subscribers_nothing_is_started(plans, django_capture_on_commit_
         job_cancel(job)  # cancelled: not a subscribable event
         finish(job_start(tenant=tenant, steps=[StepSpec("a", "test")]), "succeeded")
     assert deliveries(tenant) == []
+
+
+def test_a_delivery_commits_or_rolls_back_with_its_event_and_needs_no_after_commit_hook(plans):
+    from django.db import transaction
+
+    from reachly.orchestration.lifecycle import _finish_job
+
+    tenant = TenantFactory()
+    webhook_endpoint_create(tenant=tenant, url="https://a.example.com/h", events=["job.completed"])
+    job = job_start(tenant=tenant, name="nightly", steps=[StepSpec("a", "test")])
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _finish_job(job.pk, "succeeded", "")
+        assert len(deliveries(tenant)) == 1, "written in the event's own transaction"
+        raise RuntimeError("the transaction dies before its commit")
+    assert deliveries(tenant) == [], "rolled back with the event"
+
+    # Committed, with no after-commit hook run at all (this test's hooks never
+    # run: as if the process died right after the commit): the delivery is there.
+    with transaction.atomic():
+        _finish_job(job.pk, "succeeded", "")
+    [step] = deliveries(tenant)
+    assert step.input["event"]["type"] == "job.completed"
+
+
+def test_a_failing_fan_out_never_takes_the_callers_change_down(plans, monkeypatch, caplog):
+    from reachly.orchestration import services
+
+    tenant = TenantFactory()
+    webhook_endpoint_create(tenant=tenant, url="https://a.example.com/h", events=["job.completed"])
+    job = job_start(tenant=tenant, name="nightly", steps=[StepSpec("a", "test")])
+
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "job_start", broken)
+    finish(job, "succeeded")
+    job.refresh_from_db()
+    assert job.status == "succeeded", "the job's outcome committed"
+    assert deliveries(tenant) == []
+    assert "webhook deliveries for 1 event(s) not scheduled" in caplog.text
