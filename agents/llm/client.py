@@ -28,6 +28,7 @@ are the only door to the database and Redis.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -35,35 +36,62 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import redis
 from jsonschema import Draft202012Validator
 
 from agents.base import AgentError, PermanentError, RateLimited, StepContext
 from agents.llm import pricing, prompts, providers, tokens
 from agents.llm.providers import ConfigError, ProviderError, ProviderRateLimited, Request
+from reachly.core import redis as rds
+
+log = logging.getLogger(__name__)
 
 # Part of the wait reason of a step whose tenant spent its LLM budget
 # (reachly.llm.services finds waiting steps by it when the budget is raised).
 BUDGET_WAIT = "monthly LLM budget"
 
-# A provider that answered 429 is skipped by this process until its
-# Retry-After has passed: the next calls go straight to the fallback.
+# A provider that answered 429 is skipped by every worker until its
+# Retry-After has passed: the next calls go straight to the fallback. The
+# mark lives in Redis (a key that expires then); this process also keeps its
+# own, so a Redis outage only makes the other processes find out themselves.
 _cooldown_lock = threading.Lock()
 _cooldown: dict[str, float] = {}
+
+
+def _cooldown_key(provider: str) -> str:
+    return rds.key("llm", "cooldown", provider)
 
 
 def _cool(provider: str, seconds: float) -> None:
     with _cooldown_lock:
         _cooldown[provider] = max(_cooldown.get(provider, 0.0), time.monotonic() + seconds)
+    ms = max(1, int(seconds * 1000))
+    try:
+        with rds.client().pipeline() as pipe:  # set, or lengthen (never shorten) the mark
+            pipe.set(_cooldown_key(provider), 1, px=ms, nx=True)
+            pipe.pexpire(_cooldown_key(provider), ms, gt=True)
+            pipe.execute()
+    except redis.RedisError:
+        log.warning("could not share the cool-down of LLM provider %s", provider, exc_info=True)
 
 
 def _cooling(provider: str) -> float:
     with _cooldown_lock:
-        return max(0.0, _cooldown.get(provider, 0.0) - time.monotonic())
+        local = max(0.0, _cooldown.get(provider, 0.0) - time.monotonic())
+    try:
+        shared = max(0, rds.client().pttl(_cooldown_key(provider))) / 1000
+    except redis.RedisError:
+        shared = 0.0
+    return max(local, shared)
 
 
 def reset_cooldowns() -> None:
+    """Forget every cool-down (this process's and the shared ones); tests."""
     with _cooldown_lock:
         _cooldown.clear()
+    keys = rds.client().keys(_cooldown_key("*"))
+    if keys:
+        rds.client().delete(*keys)
 
 
 @dataclass

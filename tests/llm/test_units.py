@@ -422,3 +422,13 @@ def test_the_system_check_names_a_bad_endpoint_and_an_unknown_chain_provider(set
         ("reachly.llm.E002", "REACHLY_LLM_ROLE_CHAINS['copywriter']"),
     ]
     assert "scheme must be http or https" in errors[0].msg and "'ollama'" in errors[1].msg
+
+
+def test_a_providers_429_is_shared_with_every_worker_process(scripted):
+    client._cool("primary", 30)
+    with client._cooldown_lock:
+        client._cooldown.clear()  # another process: it never saw the 429 itself
+    assert 25 < client._cooling("primary") <= 30
+    client._cool("primary", 5)  # a shorter Retry-After never shortens the mark
+    assert client._cooling("primary") > 25
+    assert client._cooling("secondary") == 0
