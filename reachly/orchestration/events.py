@@ -79,7 +79,12 @@ EVENT_RETURNING = "job_id, tenant_id, seq, type, step_id, data, ts"
 
 def publish_after_commit(rows: list[dict[str, Any]]) -> None:
     """Publish events inserted by SQL (rows with EVENT_RETURNING columns,
-    as JSON) once the surrounding transaction commits."""
+    as JSON) once the surrounding transaction commits.
+
+    Only for the hot single-statement transitions (a step started or
+    succeeded), whose statement may have committed already: in-transaction
+    subscribers never see these events, so none may be subscribable
+    (webhooks' public events all go through `record`)."""
     published = [
         {
             "type": r["type"],
