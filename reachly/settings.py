@@ -420,9 +420,6 @@ REACHLY_BROWSER_TOO_MANY_COOL_DOWN_SECONDS = env.float("REACHLY_BROWSER_TOO_MANY
 # Follow-ups wait for invitations to be accepted: look again this often, give up after that long.
 REACHLY_FOLLOW_UP_RECHECK_SECONDS = env.float("REACHLY_FOLLOW_UP_RECHECK_SECONDS", default=3600.0)
 REACHLY_FOLLOW_UP_WAIT_SECONDS = env.float("REACHLY_FOLLOW_UP_WAIT_SECONDS", default=14 * 86400.0)
-# The content researcher may visit private, loopback and link-local
-# addresses only where this is on (never by default in production: SSRF).
-REACHLY_RESEARCH_ALLOW_PRIVATE = env.bool("REACHLY_RESEARCH_ALLOW_PRIVATE", default=REACHLY_ENV != "prod")
 
 # ---------------------------------------------------------------------------
 # REST API (reachly.api), lead import, outgoing webhooks, e-mail
@@ -486,9 +483,12 @@ SPECTACULAR_SETTINGS = {
 # Lead import limits: larger files answer 413, more rows 400 (say so, import nothing).
 REACHLY_IMPORT_MAX_BYTES = env.int("REACHLY_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 REACHLY_IMPORT_MAX_ROWS = env.int("REACHLY_IMPORT_MAX_ROWS", default=100_000)
-# Webhook deliveries to private, loopback and link-local addresses are refused
-# (SSRF) unless this is set: only for local development and tests.
-REACHLY_WEBHOOK_ALLOW_PRIVATE = env.bool("REACHLY_WEBHOOK_ALLOW_PRIVATE", default=False)
+# The egress policy (agents/egress): every outbound request (webhooks, LLM
+# providers, every request a browser agent's Chromium makes) goes to public
+# addresses only. Exceptions, for development and tests only: addresses or
+# networks with an optional port ("127.0.0.1:9000,10.0.0.0/8"). Operator-set
+# origins (a network's site URL, LLM base URLs) are trusted by their callers.
+REACHLY_EGRESS_ALLOW = env.list("REACHLY_EGRESS_ALLOW", default=[])
 REACHLY_WEBHOOK_TIMEOUT = env.float("REACHLY_WEBHOOK_TIMEOUT", default=10.0)
 # The notification agent's mail: the console in dev and test, SMTP in production.
 EMAIL_BACKEND = env.str(

@@ -56,6 +56,7 @@ from agents.browser.sites import (
     Site,
     SiteError,
 )
+from agents.egress import current_policy
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,10 @@ class _Run:
         leads = {lead["id"]: lead for lead in ctx.leads(self.plan.lead_ids)}
         pool = browser_pool.get()
         try:
-            with pool.session(key, load=ctx.session_load, save=ctx.session_save) as browser:
+            # The network's own origin is operator configuration (trusted);
+            # anything else the pages load must be public.
+            policy = current_policy(trusted=[self.site_cls.base_url()])
+            with pool.session(key, load=ctx.session_load, save=ctx.session_save, policy=policy) as browser:
                 self.browser = browser
                 self.site = self.site_cls(browser.page, self.site_cls.base_url())
                 waiting: list[int] = []
@@ -301,6 +305,11 @@ class _Run:
     def _visit(self, lead: dict[str, Any]) -> Profile | dict[str, Any]:
         """Open the lead's profile; a missing profile is the lead's failure, not the step's."""
         self.ctx.safe_point()
+        if not self.site_cls.owns(lead["profile_url"]):
+            # Never navigate elsewhere with the sender's session attached.
+            detail = f"the profile URL is not a {self.site_cls.network} profile"
+            self.ctx.lead_update(lead["id"], "failed", detail)
+            return {"status": "failed", "detail": detail}
         self._pace()
         self.ctx.acquire("visit")
         try:

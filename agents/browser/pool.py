@@ -41,6 +41,9 @@ from django.conf import settings
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from agents.egress import current_policy
+from agents.egress import proxy as egress_proxy
+from agents.egress.policy import Policy
 from reachly.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -146,8 +149,16 @@ def _fingerprint(state: dict[str, Any] | None) -> str:
 class BrowserSession:
     """One account's context and its page, for the duration of a step."""
 
-    def __init__(self, pool: BrowserPool, key: str | None, context: BrowserContext, fingerprint: str):
+    def __init__(
+        self,
+        pool: BrowserPool,
+        key: str | None,
+        context: BrowserContext,
+        fingerprint: str,
+        policy: Policy | None = None,
+    ):
         self.pool = pool
+        self.policy = policy
         self.key = key
         self.context = context
         self.fingerprint = fingerprint
@@ -192,7 +203,7 @@ class BrowserSession:
         state = self.save() if self.key is not None else None
         log.info("browser context %s recycled after %s page loads", self.key, self.page_loads)
         self.close()
-        self.context = self.pool.new_context(state)
+        self.context = self.pool.new_context(state, self.policy)
         self.page_loads = 0
 
     def close(self) -> None:
@@ -240,14 +251,28 @@ class BrowserPool:
     def alive(self) -> bool:
         return self._browser is not None and self._browser.is_connected()
 
-    def new_context(self, state: dict[str, Any] | None) -> BrowserContext:
+    def new_context(self, state: dict[str, Any] | None, policy: Policy | None = None) -> BrowserContext:
+        """A context whose every connection goes through this process's egress
+        proxy under `policy` (default: the configured policy, nothing trusted).
+
+        Service workers are blocked: their requests would be the one kind a
+        context's routes do not see (the proxy would, but nothing here needs them).
+        """
+        options: dict[str, Any] = {
+            "storage_state": state or None,
+            "locale": "en-US",
+            "timezone_id": "UTC",
+            "service_workers": "block",
+            # Playwright also sends loopback through the proxy (Chromium bypasses it by default).
+            "proxy": {"server": egress_proxy.get().server_url(policy or current_policy())},
+        }
         try:
-            context = self.browser().new_context(storage_state=state or None, locale="en-US", timezone_id="UTC")
+            context = self.browser().new_context(**options)
         except PlaywrightError:
             # Chromium died since we last heard from it (its "disconnected"
             # event is only seen during a call): relaunch and try once more.
             self._forget_browser()
-            context = self.browser().new_context(storage_state=state or None, locale="en-US", timezone_id="UTC")
+            context = self.browser().new_context(**options)
         context.set_default_timeout(settings.REACHLY_BROWSER_TIMEOUT_SECONDS * 1000)
         metrics.browser_context_opened()
         return context
@@ -275,18 +300,24 @@ class BrowserPool:
     # -- sessions ---------------------------------------------------------------
     @contextmanager
     def session(
-        self, key: str | None, *, load: StateLoader | None = None, save: StateSaver | None = None
+        self,
+        key: str | None,
+        *,
+        load: StateLoader | None = None,
+        save: StateSaver | None = None,
+        policy: Policy | None = None,
     ) -> Iterator[BrowserSession]:
         """The context for `key` (a sender account), restored from `load()`.
 
         An open context is reused when the stored state is the one it was
         created from or last saved (so another process's newer login wins).
         On exit the state is saved through `save` (when it changed). A
-        `key` of None is an anonymous, throwaway context.
+        `key` of None is an anonymous, throwaway context. `policy` is the
+        egress policy of the context's connections (see `new_context`).
         """
         browser_ok = self.alive()
         if key is None:
-            anonymous = BrowserSession(self, None, self.new_context(None), "")
+            anonymous = BrowserSession(self, None, self.new_context(None, policy), "", policy)
             try:
                 yield anonymous
             finally:
@@ -299,11 +330,11 @@ class BrowserPool:
         if current is not None and not self._responsive(current):
             self._forget_browser()
             current = None
-        if current is not None and current.fingerprint != fingerprint:
+        if current is not None and (current.fingerprint != fingerprint or current.policy != policy):
             current.close()
             current = None
         if current is None:
-            current = BrowserSession(self, key, self.new_context(state), fingerprint)
+            current = BrowserSession(self, key, self.new_context(state, policy), fingerprint, policy)
             self._sessions[key] = current
             self._evict(keep=key)
         self._sessions.move_to_end(key)

@@ -8,22 +8,25 @@ One URL at a time with a safe point, an `acquire("visit")` and a checkpoint
 after each, in a throwaway browser context (no account, no stored session).
 A page that fails (timeout, refused address) is reported in the output; a
 browser that dies fails the attempt, and the retry continues from the
-checkpoint.
+checkpoint. Every request of the page (redirects and sub-resources
+included) goes through the egress proxy (agents/egress/proxy.py), which
+connects to public addresses only (or REACHLY_EGRESS_ALLOW's exceptions).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Route
+from playwright.sync_api import Response, Route
 
 from agents.base import AgentError, PermanentError, StepContext
 from agents.browser import pool as browser_pool
+from agents.egress import current_policy
+from agents.egress import policy as egress_policy
+from agents.egress import proxy as egress_proxy
+from agents.egress.policy import DestinationRefused
+from agents.egress.proxy import REFUSED_HEADER, Refusal
 
 MAX_URLS = 50
 # Images, media and fonts carry nothing we extract; skipping them saves
@@ -54,25 +57,14 @@ _EXTRACT = """
 """
 
 
-class Refused(Exception):
-    pass
-
-
-def check_destination(url: str) -> None:
-    """http(s) only; no private, loopback or link-local hosts unless allowed."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Refused("only http and https URLs can be visited")
-    if settings.REACHLY_RESEARCH_ALLOW_PRIVATE:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise Refused(f"cannot resolve {parts.hostname}: {exc}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise Refused(f"{parts.hostname} resolves to a non-public address ({address})")
+def _refusal(response: Response | None, refusals: list[Refusal], url: str) -> str | None:
+    """Why the egress proxy refused this navigation (it or a redirect hop), or None."""
+    if response is not None and response.headers.get(REFUSED_HEADER.lower()) == "refused":
+        reason = next((r.reason for r in reversed(refusals) if r.url.rstrip("/") == response.url.rstrip("/")), None)
+        return f"refused: {reason or response.status_text or 'not a public address'}"
+    if response is None and refusals:
+        return f"refused: {refusals[0].reason}"
+    return None
 
 
 def _skip_heavy(route: Route) -> None:
@@ -99,24 +91,35 @@ class ContentResearcher:
 
         pages: list[dict[str, Any]] = list(ctx.state.get("pages", []))
         pool = browser_pool.get()
-        with pool.session(None) as browser:
+        proxy = egress_proxy.get()
+        # Nothing is trusted: every address must be public (or allow-listed).
+        with pool.session(None, policy=current_policy()) as browser:
             browser.context.route("**/*", _skip_heavy)
             page = browser.page
             for url in urls[len(pages) :]:
                 ctx.safe_point()
                 ctx.acquire("visit")
+                proxy.take_refusals()
                 try:
-                    check_destination(url)
+                    # The proxy vets every request (each redirect hop, each
+                    # sub-resource); this early parse only words the common
+                    # mistakes (not http, no host) before Chromium is asked.
+                    egress_policy.parse(url)
                     response = page.goto(url, wait_until="domcontentloaded")
-                    data = page.evaluate(_EXTRACT, limits)
-                    pages.append(
-                        {"url": url, "final_url": page.url, "status": response.status if response else None, **data}
-                    )
-                except Refused as exc:
-                    pages.append({"url": url, "error": str(exc)})
+                    refused = _refusal(response, proxy.take_refusals(), url)
+                    if refused:
+                        pages.append({"url": url, "error": refused})
+                    else:
+                        data = page.evaluate(_EXTRACT, limits)
+                        pages.append(
+                            {"url": url, "final_url": page.url, "status": response.status if response else None, **data}
+                        )
+                except DestinationRefused as exc:
+                    pages.append({"url": url, "error": exc.reason})
                 except PlaywrightError as exc:
                     if not pool.alive():
                         raise AgentError(f"browser died: {str(exc).splitlines()[0]}") from None
-                    pages.append({"url": url, "error": str(exc).splitlines()[0]})
+                    refused = _refusal(None, proxy.take_refusals(), url)
+                    pages.append({"url": url, "error": refused or str(exc).splitlines()[0]})
                 ctx.checkpoint({"pages": pages})
         return {"pages": pages, "visited": len(pages), "errors": sum(1 for p in pages if "error" in p)}

@@ -37,7 +37,8 @@ from collections.abc import Callable
 from typing import Any
 
 from agents.base import AgentError, PermanentError, RateLimited, StepContext
-from agents.http import client
+from agents.egress import Policy, current_policy
+from agents.egress import http as client
 
 SIGNATURE_HEADER = "X-Reachly-Signature"
 TIMESTAMP_HEADER = "X-Reachly-Timestamp"
@@ -87,17 +88,18 @@ def _default_lookup(tenant_id: int, endpoint_id: int) -> Target | None:
     return webhook_endpoint_target(tenant_id=tenant_id, endpoint_id=endpoint_id)
 
 
-def _settings() -> tuple[bool, float]:
+def _settings() -> tuple[Policy, float]:
     from django.conf import settings
 
-    return bool(settings.REACHLY_WEBHOOK_ALLOW_PRIVATE), float(settings.REACHLY_WEBHOOK_TIMEOUT)
+    # Tenant-supplied URLs: nothing is trusted, every address must be public.
+    return current_policy(), float(settings.REACHLY_WEBHOOK_TIMEOUT)
 
 
 class WebhookDelivery:
     def __init__(
         self,
         lookup: Callable[[int, int], Target | None] | None = None,
-        options: Callable[[], tuple[bool, float]] | None = None,
+        options: Callable[[], tuple[Policy, float]] | None = None,
     ):
         self.lookup = lookup or _default_lookup
         self.options = options or _settings
@@ -148,9 +150,9 @@ class WebhookDelivery:
             return {"endpoint": endpoint_id, "skipped": "the endpoint was deleted", "delivered": 0}
         if not target.get("active", True):
             return {"endpoint": endpoint_id, "skipped": "the endpoint is disabled", "delivered": 0}
-        allow_private, timeout = self.options()
+        policy, timeout = self.options()
         # Vet the URL before anything is counted or recorded (SSRF).
-        client.check_destination(target["url"], allow_private=allow_private)
+        policy.vet(target["url"])
 
         messages = self._messages(ctx, endpoint_id)
         done = int(ctx.state.get("next", 0))
@@ -162,7 +164,7 @@ class WebhookDelivery:
             reply = ctx.effect(
                 f"tenant:webhook:{delivery_id}",
                 lambda d=delivery_id, k=kind, p=payload: self._send(
-                    ctx, target, d, k, p, allow_private=allow_private, timeout=timeout
+                    ctx, target, d, k, p, policy=policy, timeout=timeout
                 ),
             )
             statuses.append(int(reply["status"]))
@@ -177,7 +179,7 @@ class WebhookDelivery:
         kind: str,
         payload: dict[str, Any],
         *,
-        allow_private: bool,
+        policy: Policy,
         timeout: float,
     ) -> dict[str, Any]:
         body = body_bytes(payload)
@@ -190,7 +192,7 @@ class WebhookDelivery:
             DELIVERY_HEADER: delivery_id,
             EVENT_HEADER: kind,
         }
-        reply = client.post(target["url"], content=body, headers=headers, allow_private=allow_private, timeout=timeout)
+        reply = client.send("POST", target["url"], policy=policy, content=body, headers=headers, timeout=timeout)
         if reply.ok:
             return {"status": reply.status, "delivery": delivery_id}
         throttled = reply.status == 429 or (reply.status == 503 and "retry-after" in reply.headers)

@@ -13,7 +13,9 @@ from typing import Any
 
 from django.conf import settings
 
-from agents.http.client import DestinationRefused, check_url, is_public, literal_address
+from agents.base import AgentError
+from agents.egress import DestinationRefused, current_policy
+from agents.egress.policy import parse
 from reachly.campaigns.errors import Invalid
 from reachly.tenants.models import Tenant
 from reachly.webhooks.models import WebhookEndpoint, WebhookEvent
@@ -23,19 +25,19 @@ MAX_ENDPOINTS_PER_TENANT = 20
 
 
 def _check_url(url: str) -> str:
-    """Reject what can never be delivered: not http(s), credentials, and
-    (unless allowed) literal private addresses and localhost. Names that
-    resolve to private addresses are refused again at delivery time."""
+    """Refuse at registration what delivery would refuse, with the same code
+    (agents/egress): not http(s), credentials, control characters, hosts
+    that cannot exist, port 0, and addresses the egress policy refuses (a
+    name is resolved now too; if it cannot be resolved now, delivery decides).
+    Raises Invalid naming the `url` field; returns the URL as given."""
     try:
-        parts = check_url(url)
+        destination = parse(url)
+        current_policy().vet(destination)
     except DestinationRefused as exc:
-        raise Invalid(str(exc), field="url") from None
-    if not settings.REACHLY_WEBHOOK_ALLOW_PRIVATE:
-        host = (parts.hostname or "").rstrip(".")
-        literal = literal_address(host)
-        if host == "localhost" or host.endswith(".localhost") or (literal is not None and not is_public(literal)):
-            raise Invalid(f"{host} is a private or loopback address; webhooks go to public addresses only", field="url")
-    if settings.REACHLY_ENV == "prod" and parts.scheme != "https":
+        raise Invalid(exc.reason, field="url") from None
+    except AgentError:
+        pass  # DNS may answer later; the delivery vets the address again
+    if settings.REACHLY_ENV == "prod" and destination.scheme != "https":
         raise Invalid("webhook URLs must use https", field="url")
     return url
 

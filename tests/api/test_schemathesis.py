@@ -54,7 +54,7 @@ def _keep_the_test_transaction():
 def world(alice, settings):
     """Alice's objects, one per kind of path (so a DELETE early on does not
     leave the other operations without a target)."""
-    settings.REACHLY_WEBHOOK_ALLOW_PRIVATE = False
+    settings.REACHLY_EGRESS_ALLOW = []
     settings.REACHLY_SSE_MAX_SECONDS = 0.2  # the job stream of a running job ends
     tenant = alice.tenant
     account = sender_account_create(tenant=tenant, name="Fuzz", login="fuzz@example.com")

@@ -69,6 +69,6 @@ def test_bad_or_private_urls_and_unknown_events_are_a_400_naming_the_field(alice
 
 
 def test_private_urls_are_accepted_when_the_setting_allows_them(alice, settings):
-    settings.REACHLY_WEBHOOK_ALLOW_PRIVATE = True
+    settings.REACHLY_EGRESS_ALLOW = ["127.0.0.0/8"]
     response = alice.client.post(URL, {"url": "http://127.0.0.1:8000/hook", "events": ["job.failed"]}, format="json")
     assert response.status_code == 201

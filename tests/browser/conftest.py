@@ -3,7 +3,9 @@ in this process (site module, pool) or in Celery workers (the agents)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -34,6 +36,13 @@ def browser_pool() -> Iterator:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+@pytest.fixture
+def loopback_egress(settings) -> None:
+    """In-process browser tests reach the live server on loopback: allow it
+    (workers get REACHLY_EGRESS_ALLOW or trust their site's origin instead)."""
+    settings.REACHLY_EGRESS_ALLOW = ["127.0.0.0/8"]
+
+
 def browser_env(sandbox_url: str, **extra: str) -> dict[str, str]:
     """Environment for browser workers: the live sandbox, no pacing."""
     return {
@@ -46,3 +55,29 @@ def browser_env(sandbox_url: str, **extra: str) -> dict[str, str]:
 
 def sender(handle: str, **knobs) -> sandbox.Member:
     return sandbox.member_create(handle=handle, name=handle.replace("-", " ").title(), password=PASSWORD, **knobs)
+
+
+class CountingServer(ThreadingHTTPServer):
+    """An "internal" service on loopback that counts every request it gets."""
+
+    def __init__(self) -> None:
+        self.hits: list[str] = []
+        hits = self.hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(b"<title>internal secret</title>metadata")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]

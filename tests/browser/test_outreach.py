@@ -19,7 +19,7 @@ from reachly.orchestration.services import job_start
 from reachly.sandbox import selectors
 from reachly.sandbox import services as sandbox
 from reachly.sandbox.models import Incident, Member, Session
-from tests.browser.conftest import PASSWORD, browser_env, sender
+from tests.browser.conftest import PASSWORD, CountingServer, browser_env, sender
 from tests.conftest import wait_for
 from tests.factories import CampaignFactory, LeadFactory, SenderAccountFactory, TenantFactory
 from tests.helpers import wait_job
@@ -120,6 +120,32 @@ def test_it_invites_20_leads_across_2_accounts_each_exactly_once_with_the_right_
     assert sum(o["counts"].get("invited", 0) for o in outputs) == 20
     # Each account signed in once; its later steps reused the session.
     assert [selectors.login_count(a.login) for a in accounts] == [1, 1]
+
+
+def test_profile_urls_off_the_network_are_never_opened_with_the_senders_session(workers, sandbox_url):
+    """Issue 11, MEDIUM: the outreach agent opened any lead's profile_url (a
+    blind SSRF with the sender's session). Only the network's own profiles are
+    opened; the others fail, named, and the internal service sees nothing."""
+    internal = CountingServer()
+    try:
+        tenant, accounts, leads = _world(sandbox_url, 1, ["sender-a"], accept_after_seconds=3600)
+        campaign = leads[0].campaign
+        off = [
+            LeadFactory(campaign=campaign, profile_url=f"http://127.0.0.1:{internal.port}/in/x"),
+            LeadFactory(campaign=campaign, profile_url="http://169.254.169.254/latest/meta-data"),
+            LeadFactory(campaign=campaign, profile_url=f"{sandbox_url}in/../../admin/"),
+        ]
+        _start(workers, sandbox_url)
+        job = job_start(tenant=tenant, steps=[_copy_step({}), *_invite_steps(accounts, [*leads, *off], per_step=5)])
+        wait_job(job, timeout=120)
+
+        assert internal.hits == []
+        for lead in off:
+            lead.refresh_from_db()
+            assert lead.status == "failed" and "not a sandbox profile" in lead.status_detail
+        assert [i["recipient"] for i in selectors.invitations()] == [leads[0].profile_url.rsplit("/", 1)[1]]
+    finally:
+        internal.shutdown()
 
 
 def test_a_challenge_mid_run_cools_the_account_down_and_the_job_completes_after(workers, sandbox_url, settings):

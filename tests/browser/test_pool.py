@@ -16,7 +16,7 @@ from reachly.sandbox import services as sandbox
 from tests.browser.conftest import PASSWORD, sender
 from tests.conftest import wait_for
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("loopback_egress")]
 
 
 class Store:

@@ -16,7 +16,7 @@ from reachly.sandbox import services as sandbox
 from reachly.sandbox.models import Invitation, Member
 from tests.browser.conftest import PASSWORD, sender
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("loopback_egress")]
 
 
 @pytest.fixture

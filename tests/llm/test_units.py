@@ -250,11 +250,11 @@ def test_a_short_retry_after_is_honoured_in_place_and_a_long_one_is_not(server):
 
 
 def test_retry_after_is_read_as_seconds_milliseconds_or_a_date():
-    assert http.retry_after(httpx.Response(429, headers={"Retry-After": "7"})) == 7
-    assert http.retry_after(httpx.Response(429, headers={"retry-after-ms": "1500"})) == 1.5
+    assert http.retry_after(httpx.Response(429, headers={"Retry-After": "7"}).headers) == 7
+    assert http.retry_after(httpx.Response(429, headers={"retry-after-ms": "1500"}).headers) == 1.5
     date = httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2037 07:28:00 GMT"})
-    assert http.retry_after(date) > 3600
-    assert http.retry_after(httpx.Response(429)) is None
+    assert http.retry_after(date.headers) > 3600
+    assert http.retry_after(httpx.Response(429).headers) is None
 
 
 # -- the client: fallback, budget, tokens, re-prompts -----------------------------------

@@ -25,7 +25,7 @@ from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.workers
 
-ALLOW_PRIVATE = {"REACHLY_WEBHOOK_ALLOW_PRIVATE": "true"}
+ALLOW_PRIVATE = {"REACHLY_EGRESS_ALLOW": "127.0.0.0/8"}
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def receiver():
 def endpoint(settings, receiver):
     """An endpoint on the loopback receiver; registering it is allowed in this
     process (as in dev), delivering it depends on the workers' setting."""
-    settings.REACHLY_WEBHOOK_ALLOW_PRIVATE = True
+    settings.REACHLY_EGRESS_ALLOW = ["127.0.0.0/8"]
 
     def make(tenant, events):
         return webhook_endpoint_create(tenant=tenant, url=receiver.url, events=events)
@@ -49,7 +49,7 @@ def endpoint(settings, receiver):
 
 def test_a_loopback_receiver_is_refused_by_default(workers, receiver, endpoint):
     workers.start(["control"], beat=True)
-    workers.start("agent.webhook_delivery")  # no REACHLY_WEBHOOK_ALLOW_PRIVATE
+    workers.start("agent.webhook_delivery")  # no REACHLY_EGRESS_ALLOW
     tenant = TenantFactory()
     hook, _ = endpoint(tenant, ["job.completed"])
     event = {"id": "evt_1_1", "type": "job.completed", "data": {}}
@@ -60,7 +60,7 @@ def test_a_loopback_receiver_is_refused_by_default(workers, receiver, endpoint):
     wait_job(job, "failed", timeout=60)
 
     step = Step.objects.get(job=job)
-    assert "refusing to send to 127.0.0.1" in step.error["message"]
+    assert "127.0.0.1 is a loopback address" in step.error["message"]
     assert step.error["retryable"] is False and step.attempts == 1
     assert receiver.requests == []
 

@@ -12,6 +12,8 @@ from typing import ClassVar
 
 from playwright.sync_api import Page
 
+from agents.egress.policy import DestinationRefused, parse
+
 
 class ProfileState(StrEnum):
     CONNECTED = "connected"
@@ -70,11 +72,26 @@ class Site(ABC):
         self.page = page
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
 
+    # Where profiles live, relative to the base URL (e.g. "in/").
+    profile_prefix: ClassVar[str] = ""
+
     @classmethod
     def base_url(cls) -> str:
         from django.conf import settings
 
         return getattr(settings, cls.url_setting)
+
+    @classmethod
+    def owns(cls, url: str) -> bool:
+        """Whether `url` is a profile page of this network: same origin as the
+        network's base URL (WHATWG parsing, as the browser reads it) and a path
+        under its profile prefix. The outreach agent opens no other URL."""
+        try:
+            target, base = parse(url), parse(cls.base_url())
+        except DestinationRefused:
+            return False
+        prefix = base.path.rstrip("/") + "/" + cls.profile_prefix
+        return target.origin == base.origin and target.path.startswith(prefix) and len(target.path) > len(prefix)
 
     @abstractmethod
     def login(self, username: str, password: str) -> None:

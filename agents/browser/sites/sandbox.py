@@ -70,6 +70,7 @@ class SandboxSite(Site):
     network = "sandbox"
     note_limit = 300
     url_setting = "REACHLY_SANDBOX_URL"
+    profile_prefix = "in/"
 
     # -- reading pages ---------------------------------------------------------
     def _inspect(self) -> dict[str, Any]:

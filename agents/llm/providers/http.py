@@ -1,5 +1,6 @@
-"""The one HTTP client of the LLM providers: pooled, with timeouts and a
-short, bounded retry on 429/5xx that honours Retry-After.
+"""The LLM providers' requests: through the one egress client
+(agents/egress/http.py: pooled, timeouts, Retry-After), with a short,
+bounded retry on 429/5xx.
 
 A worker slot must never wait long (shared/DESIGN.md, principle 3): the
 client retries in place only when the provider asks for at most
@@ -10,58 +11,20 @@ are never followed, so an endpoint cannot send us to another host.
 
 from __future__ import annotations
 
-import email.utils
+import json
 import random
-import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
+from agents.base import AgentError
+from agents.egress import DestinationRefused, current_policy
+from agents.egress import http as egress
+from agents.egress.http import retry_after
 from agents.llm.providers.base import ProviderError, ProviderRateLimited, ProviderUnavailable
 
-_lock = threading.Lock()
-_client: httpx.Client | None = None
+__all__ = ["post_json", "retry_after"]
 
-
-def client() -> httpx.Client:
-    """One connection pool per process (threads share it)."""
-    global _client
-    if _client is None:
-        with _lock:
-            if _client is None:
-                _client = httpx.Client(
-                    follow_redirects=False,
-                    limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
-                    headers={"User-Agent": "Reachly/1"},
-                )
-    return _client
-
-
-def retry_after(response: httpx.Response, now: datetime | None = None) -> float | None:
-    """Seconds the server asks us to wait: `retry-after-ms`, `Retry-After`
-    as seconds or as an HTTP date; None when it does not say."""
-    ms = response.headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(tz=UTC))).total_seconds())
+MAX_ANSWER = 16 * 1024 * 1024  # bytes of a provider's answer read
 
 
 def _backoff(attempt: int) -> float:
@@ -80,29 +43,40 @@ def post_json(
 ) -> dict[str, Any]:
     """POST a JSON body, return the JSON answer, or raise a ProviderError
     saying whether another try (here, on another provider, or later) can help."""
-    timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+    # Base URLs are operator configuration (settings), never tenant input:
+    # their origin is trusted; anything else still obeys the egress policy.
+    policy = current_policy(trusted=[url])
+    content = json.dumps(body).encode()
     attempt = 0
     while True:
         try:
-            response = client().post(url, json=body, headers=headers, timeout=timeout)
-        except httpx.TimeoutException as exc:
-            error: ProviderError = ProviderUnavailable(f"timed out: {type(exc).__name__}")
-            wait = _backoff(attempt)
-        except httpx.TransportError as exc:
-            error = ProviderUnavailable(f"connection failed: {type(exc).__name__}: {exc}")
+            response = egress.send(
+                "POST",
+                url,
+                policy=policy,
+                content=content,
+                headers={"Content-Type": "application/json", **headers},
+                timeout=read_timeout,
+                connect_timeout=connect_timeout,
+                max_body=MAX_ANSWER,
+            )
+        except DestinationRefused as exc:
+            raise ProviderError(f"refused by the egress policy: {exc.reason}") from None
+        except AgentError as exc:
+            error: ProviderError = ProviderUnavailable(f"connection failed: {exc}")
             wait = _backoff(attempt)
         else:
-            status = response.status_code
+            status = response.status
             if 200 <= status < 300:
                 try:
-                    data = response.json()
+                    data = json.loads(response.body)
                 except ValueError:
                     raise ProviderUnavailable("the answer was not JSON", status=status) from None
                 if not isinstance(data, dict):
                     raise ProviderUnavailable("the answer was not a JSON object", status=status)
                 return data
-            after = retry_after(response)
-            detail = response.text[:300]
+            after = retry_after(response.headers)
+            detail = response.snippet(300)
             if status == 429:
                 error = ProviderRateLimited(f"HTTP 429: {detail}", retry_after=after, status=status)
             elif status >= 500 or status == 408:
