@@ -37,9 +37,12 @@ demo: setup
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
 
+# Style, the layers (import-linter contracts in pyproject.toml) and types.
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff check --fix .

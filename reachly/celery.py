@@ -54,7 +54,7 @@ def _setup_periodic_tasks(sender: Celery, **_kwargs) -> None:
 
 @signals.worker_ready.connect
 def _announce(sender, **_kwargs) -> None:
-    from reachly.ops import workers
+    from reachly.observability import workers
 
     consumer = sender
     queues = sorted(q.name for q in consumer.task_consumer.queues) if consumer.task_consumer else []
@@ -63,7 +63,7 @@ def _announce(sender, **_kwargs) -> None:
 
 @signals.worker_shutdown.connect
 def _withdraw(sender, **_kwargs) -> None:
-    from reachly.ops import workers
+    from reachly.observability import workers
 
     workers.withdraw(sender.hostname)
 
@@ -71,7 +71,7 @@ def _withdraw(sender, **_kwargs) -> None:
 # ---------------------------------------------------------------------------
 # Operations: logging, trace context, Sentry tags, metrics, worker heartbeat
 # ---------------------------------------------------------------------------
-from reachly.ops import celery_hooks  # noqa: E402
+from reachly.observability import celery_hooks  # noqa: E402
 
 celery_hooks.install(app)
 

@@ -324,10 +324,10 @@ STORAGES = {
 
 # ---------------------------------------------------------------------------
 # Operations: structured logs, Sentry, metrics, health, admin links
-# (reachly/ops; docs/operations.md)
+# (reachly/observability; docs/operations.md)
 # ---------------------------------------------------------------------------
-from reachly.ops import logs as _ops_logs  # noqa: E402 - configures structlog, needs nothing of Django
-from reachly.ops import sentry as _ops_sentry  # noqa: E402
+from reachly.observability import logs as _ops_logs  # noqa: E402 - configures structlog, needs nothing of Django
+from reachly.observability import sentry as _ops_sentry  # noqa: E402
 
 INSTALLED_APPS += ["django_structlog", "django_prometheus"]
 MIDDLEWARE = [

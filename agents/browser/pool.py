@@ -44,7 +44,7 @@ from playwright.sync_api import Error as PlaywrightError
 from agents.egress import current_policy
 from agents.egress import proxy as egress_proxy
 from agents.egress.policy import Policy
-from reachly.ops import metrics
+from reachly.observability import metrics
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from rest_framework.exceptions import PermissionDenied
 
 from reachly.api.authentication import TokenUser
 from reachly.tenants.models import Membership, Tenant
+from reachly.tenants.tenancy import SESSION_KEY
 
-SESSION_KEY = "reachly_tenant_id"
 HEADER = "HTTP_X_REACHLY_TENANT"
 _UNSET = object()
 

@@ -12,7 +12,7 @@ from agents.llm.client import BUDGET_WAIT
 from reachly.core import sql
 from reachly.llm.models import LLMCall
 from reachly.llm.selectors import call_result
-from reachly.ops import metrics
+from reachly.observability import metrics
 from reachly.orchestration import signals, usage
 from reachly.tenants.models import Tenant
 

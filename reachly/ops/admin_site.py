@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from reachly.web.signin import AdminSignInForm
+from reachly.tenants.signin import AdminSignInForm
 
 
 class ReachlyAdminSite(admin.AdminSite):

@@ -7,6 +7,6 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from reachly.ops import logs
+        from reachly.observability import logs
 
         logs.connect_request_signals()

@@ -10,7 +10,8 @@ log = logging.getLogger(__name__)
 def queue_depths(names: list[str]) -> dict[str, int | None]:
     """Messages waiting per queue, through kombu (Redis or RabbitMQ alike);
     None for every queue when the broker cannot be reached."""
-    from reachly.celery import app
+    # The composition root's app (reachly.celery sits above ops).
+    from celery import current_app as app
 
     depths: dict[str, int | None] = {}
     try:

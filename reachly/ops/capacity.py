@@ -17,7 +17,7 @@ Where the numbers come from:
   enqueued, running, and those waiting on a limit (`wait_reason`,
   `next_attempt_at` in the future);
 * PostgreSQL connections (pg_stat_activity vs max_connections), Redis
-  clients (INFO), live workers (their presence keys, reachly.ops.workers).
+  clients (INFO), live workers (their presence keys, reachly.observability.workers).
 
 Each source is read independently: one that is down is reported as such
 (its figures null) and the others still answer.
@@ -50,9 +50,10 @@ WAITING_WARN = 1000
 def _queue_depths(names: list[str]) -> dict[str, int] | None:
     """Messages waiting in each broker queue; None if the broker is unreachable."""
     from amqp.exceptions import ChannelError as AmqpChannelError
-    from kombu.exceptions import ChannelError
 
-    from reachly.celery import app
+    # The composition root's app (reachly.celery sits above ops).
+    from celery import current_app as app
+    from kombu.exceptions import ChannelError
 
     depths: dict[str, int] = {}
     try:
@@ -224,7 +225,7 @@ def _redis() -> dict[str, Any]:
 
 
 def _workers() -> list[dict[str, Any]] | None:
-    from reachly.ops.workers import live_workers
+    from reachly.observability.workers import live_workers
 
     try:
         found = live_workers()

@@ -9,7 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from reachly.ops import metrics as ops_metrics
+from reachly.observability import metrics as ops_metrics
+from reachly.ops import cluster_metrics as cluster
 
 
 def _allowed(request: HttpRequest) -> bool:
@@ -41,5 +42,5 @@ def cluster_metrics(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return _refused()
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ops_metrics.ClusterCollector())
+    registry.register(cluster.ClusterCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -168,7 +169,7 @@ _slots_cache: dict[str, tuple[float, int]] = {}
 
 def _consumer_slots(role: str) -> int:
     """Worker slots consuming agent.<role>, from worker presence (cached 5 s)."""
-    from reachly.ops.workers import live_workers
+    from reachly.observability.workers import live_workers
 
     now = time.monotonic()
     cached = _slots_cache.get(role)
@@ -367,7 +368,9 @@ def _schedule_wakeup(role: str, seconds: float) -> None:
     next beat tick would notice (short countdowns only: principle 3)."""
     if seconds > settings.REACHLY_DISPATCH_TICK * 1.5:
         return
-    from reachly.celery import app
+    # The Celery app is the composition root's (reachly.celery, above this
+    # layer); current_app is it in every process (reachly/__init__.py).
+    app = current_app
 
     # A few ms late rather than early: a pass that finds the step not yet
     # due would have to schedule another wake-up.

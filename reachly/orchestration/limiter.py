@@ -108,7 +108,7 @@ def acquire(limits: list[Limit], *, peek: bool = False) -> Decision:
         args += [lim.kind, lim.limit, lim.ms, lim.weight]
     allowed, retry_ms, denied, now_ms = _script()(keys=[lim.key for lim in limits], args=args)
     if not allowed and not peek:
-        from reachly.ops import metrics  # ops: denials per scope, for Prometheus
+        from reachly.observability import metrics  # ops: denials per scope, for Prometheus
 
         metrics.limiter_denied(limits[denied - 1].scope)
     return Decision(

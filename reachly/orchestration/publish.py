@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import current_app
 from kombu import Exchange, Queue
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,9 @@ def steps(role: str, rows: list[dict[str, Any]], *, per_message: int = 1) -> Non
     runs them one after the other (each with its own claim, lease and
     events), and Celery's per-message cost is paid once per batch.
     """
-    from reachly.celery import app
+    # The Celery app is the composition root's (reachly.celery, above this
+    # layer); current_app is it in every process (reachly/__init__.py).
+    app = current_app
 
     name = f"agent.{role}"
     messages = [

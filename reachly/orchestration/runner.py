@@ -28,8 +28,8 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from agents import registry
 from agents.base import AgentError, LeaseLost, RateLimited, StopRequested
 from reachly.core import sql
-from reachly.ops import context as ops_context
-from reachly.ops import metrics
+from reachly.observability import context as ops_context
+from reachly.observability import metrics
 from reachly.orchestration import effects, leases, lifecycle, limiter, limits, shutdown, signals, usage
 
 log = logging.getLogger(__name__)
@@ -319,7 +319,7 @@ def _execute(message: dict[str, Any]) -> tuple[str, set[str]]:
         decision.refund()
         return "stale", set()
 
-    metrics.step_started(claimed.agent)  # ops: Prometheus series (reachly/ops/metrics.py)
+    metrics.step_started(claimed.agent)  # ops: Prometheus series (reachly/observability/metrics.py)
     started = time.monotonic()
     lease = leases.keeper().hold(claimed.id, claimed.fencing_token)
     ctx = StepRun(claimed, subject, lease)

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterable
 
 import redis
+from celery import current_app
 from django.db import transaction
 
 from reachly.core import redis as rds
@@ -74,7 +75,9 @@ def _trigger(roles: list[str]) -> None:
     A burst of completions thus costs one Redis round trip each and one
     dispatcher task in all, whose passes each admit a batch.
     """
-    from reachly.celery import app
+    # The Celery app is the composition root's (reachly.celery, above this
+    # layer); current_app is it in every process (reachly/__init__.py).
+    app = current_app
 
     try:
         client = rds.client()

@@ -16,8 +16,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from reachly.api.tenancy import SESSION_KEY
 from reachly.tenants.models import Membership, Tenant
+from reachly.tenants.tenancy import SESSION_KEY
 
 # The UI's sections (first path segment): the tenant switcher returns to
 # the section's index, whose objects exist in every tenant.

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from reachly.api.tenancy import SESSION_KEY
 from reachly.orchestration.models import Job
+from reachly.tenants.tenancy import SESSION_KEY
 from tests.web.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db

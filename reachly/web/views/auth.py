@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from reachly.tenants.signin import SignInForm
 from reachly.web import tenancy
-from reachly.web.signin import SignInForm
 from reachly.web.views.base import safe_next
 
 

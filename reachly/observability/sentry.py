@@ -64,7 +64,7 @@ def _before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] 
     log messages, breadcrumbs, and the reprs of frames' local variables (a
     dataclass repr such as `Claimed(input={'password': ...})` is a string the
     key-based scrubber cannot see into)."""
-    from reachly.ops.logs import redact_value
+    from reachly.observability.logs import redact_value
 
     for part in ("exception", "threads", "logentry", "breadcrumbs", "extra", "message"):
         if part in event:

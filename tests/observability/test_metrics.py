@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from reachly.core import processes
-from reachly.ops import metrics
+from reachly.observability import metrics
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.services import job_start
 from tests.factories import TenantFactory, test_steps

@@ -27,7 +27,7 @@ def fake_sentry():
 def test_without_a_dsn_sentry_is_not_initialised():
     import sentry_sdk
 
-    from reachly.ops import sentry
+    from reachly.observability import sentry
 
     # The test settings have no SENTRY_DSN: the SDK was never started.
     assert not sentry_sdk.get_client().is_active()

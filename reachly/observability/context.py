@@ -58,7 +58,7 @@ def common_fields(messages: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def bind(fields: dict[str, Any]) -> None:
     """Put these fields on the following log lines and Sentry events."""
-    from reachly.ops import sentry
+    from reachly.observability import sentry
 
     structlog.contextvars.bind_contextvars(**fields)
     sentry.set_tags(

@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 from celery import Celery, signals
 
-from reachly.ops import context
+from reachly.observability import context
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _worker_init(sender=None, **_kwargs: Any) -> None:
     """In the worker's main process, before the pool and the broker."""
     from django_structlog.celery.receivers import CeleryReceiver
 
-    from reachly.ops import metrics, workers
+    from reachly.observability import metrics, workers
 
     workers.heartbeat_start()
     metrics.clean_dead_processes()
@@ -81,7 +81,7 @@ def _worker_init(sender=None, **_kwargs: Any) -> None:
 def _worker_ready(sender=None, **_kwargs: Any) -> None:
     from django.conf import settings
 
-    from reachly.ops import metrics
+    from reachly.observability import metrics
 
     port = settings.REACHLY_WORKER_METRICS_PORT
     if not port:
@@ -96,7 +96,7 @@ def _worker_ready(sender=None, **_kwargs: Any) -> None:
 
 
 def _process_shutdown(pid=None, **_kwargs: Any) -> None:
-    from reachly.ops import metrics
+    from reachly.observability import metrics
 
     if metrics.multiprocess_dir() and pid:
         from prometheus_client import multiprocess

@@ -13,7 +13,7 @@ import structlog
 from django.urls import reverse
 
 from reachly.core import redis as rds
-from reachly.ops import logs
+from reachly.observability import logs
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.models import Step
 from reachly.orchestration.services import job_pause, job_start

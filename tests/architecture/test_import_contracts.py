@@ -1,0 +1,42 @@
+"""The layers of docs/architecture.md are import-linter contracts
+(pyproject.toml, run by `make lint`): the tree keeps them, and a crossing
+added on purpose in a scratch copy breaks them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=cwd, capture_output=True, text=True, env={"PYTHONPATH": str(cwd)}
+    )
+
+
+def test_the_tree_keeps_every_contract():
+    result = _lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_a_layer_crossed_on_purpose_fails_and_is_named(tmp_path):
+    for name in ("reachly", "agents", "tasks"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    # The bottom layer reaching for a door, and the control plane for ops.
+    with (tmp_path / "reachly" / "core" / "sql.py").open("a") as f:
+        f.write("\nfrom reachly.web import views  # noqa\n")
+    with (tmp_path / "reachly" / "orchestration" / "lifecycle.py").open("a") as f:
+        f.write("\nfrom reachly.webhooks import services  # noqa\n")
+
+    result = _lint(tmp_path)
+    assert result.returncode != 0
+    assert "reachly.core is not allowed to import reachly.web" in result.stdout
+    assert "reachly.orchestration.lifecycle -> reachly.webhooks.services" in result.stdout
+    assert "2 broken" in result.stdout
