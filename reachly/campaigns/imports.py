@@ -47,14 +47,22 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from reachly.campaigns.errors import Conflict, Invalid, TooManyRows
 from reachly.campaigns.models import Campaign, Lead
 
 FIELDS = ("profile_url", "first_name", "last_name", "full_name", "company", "title", "email")
-MAX_LENGTH = {name: Lead._meta.get_field(name).max_length for name in FIELDS}
+
+
+def _max_length(name: str) -> int:
+    lead_field = Lead._meta.get_field(name)
+    assert isinstance(lead_field, models.CharField) and lead_field.max_length is not None
+    return lead_field.max_length
+
+
+MAX_LENGTH = {name: _max_length(name) for name in FIELDS}
 # Keys are header names lowercased with spaces, "-" and "_" removed.
 ALIASES: dict[str, str] = {
     **dict.fromkeys(
@@ -94,7 +102,9 @@ _json = json.JSONEncoder(ensure_ascii=False).encode
 _email = EmailValidator()
 
 
-def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):  # a decoding handler only
+        raise error
     return error.object[error.start : error.end].decode("latin-1"), error.end
 
 
@@ -201,7 +211,7 @@ def _clean(known: dict[str, Any], custom: dict[str, Any]) -> tuple[str, ...]:
     values: dict[str, str] = {}
     for name in FIELDS:
         raw = known.get(name)
-        if raw.__class__ is str and "\x00" not in raw:
+        if type(raw) is str and "\x00" not in raw:
             values[name] = raw.strip()  # the CSV case: no conversion needed
             continue
         text = _text(raw)
@@ -458,7 +468,7 @@ def lead_import_preview(*, campaign: Campaign, file: IO[bytes], sample: int = 10
         existing = set(Lead.objects.filter(campaign=campaign).values_list("profile_url", flat=True))
         for _row in _checked(tap(rows), result, existing):
             result.created += 1
-    errors = {}
+    errors: dict[int, str] = {}
     for error in result.errors:
         errors.setdefault(error["row"], f"{error['field']}: {error['message']}")
     columns = [

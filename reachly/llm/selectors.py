@@ -121,9 +121,9 @@ def job_summary(job_id: int) -> dict[str, Any]:
         "campaign": None,
         "leads": None,
     }
-    if job.campaign_id:
-        campaign = job.campaign
-        by_status = dict(
+    campaign = job.campaign if job.campaign_id else None
+    if campaign is not None:
+        by_status: dict[str, int] = dict(
             Lead.objects.filter(campaign_id=campaign.id).values_list("status").annotate(n=Count("id")).order_by()
         )
         summary["campaign"] = {"id": campaign.id, "name": campaign.name, "brief": campaign.brief}

@@ -78,7 +78,11 @@ def llm_call_record(
                 )
             )
     except IntegrityError:
-        existing = LLMCall.objects.filter(step_id=step_id, effect_key=effect_key, outcome=LLMCall.Outcome.OK).first()
+        existing = LLMCall.objects.filter(
+            step_id=step_id,  # type: ignore[misc]  # None is an IS NULL lookup
+            effect_key=effect_key,
+            outcome=LLMCall.Outcome.OK,
+        ).first()
         if existing is None:
             raise
         call = existing

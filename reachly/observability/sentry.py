@@ -10,7 +10,10 @@ tagged with tenant, job, step and agent (celery_hooks.py).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 # Names whose values never leave the process (matched case-insensitively,
 # exactly, at any depth of the event).
@@ -59,16 +62,18 @@ def init(*, dsn: str, environment: str, release: str = "", traces_sample_rate: f
     return True
 
 
-def _before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
+def _before_send(event: Event, hint: Hint) -> Event | None:
     """Free text gets the same scrubbing as log lines: exception messages,
     log messages, breadcrumbs, and the reprs of frames' local variables (a
     dataclass repr such as `Claimed(input={'password': ...})` is a string the
     key-based scrubber cannot see into)."""
     from reachly.observability.logs import redact_value
 
+    # An Event is a plain dict at run time; its parts are rewritten by name.
+    parts = cast("dict[str, Any]", event)
     for part in ("exception", "threads", "logentry", "breadcrumbs", "extra", "message"):
-        if part in event:
-            event[part] = redact_value(event[part], depth=-32)
+        if part in parts:
+            parts[part] = redact_value(parts[part], depth=-32)
     return event
 
 

@@ -3,6 +3,19 @@ from django.contrib import admin
 from reachly.ops.adminkit import ReadOnlyAdmin, pretty_json
 from reachly.ops.models import AuditLog
 
+# Every field is shown, none is editable.
+FIELDS = (
+    "created_at",
+    "actor",
+    "actor_name",
+    "action",
+    "object_type",
+    "object_id",
+    "object_link",
+    "tenant",
+    "details_pretty",
+)
+
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdmin):
@@ -11,18 +24,8 @@ class AuditLogAdmin(ReadOnlyAdmin):
     list_select_related = ["tenant"]
     search_fields = ["actor_name", "action", "object_repr", "=object_id"]
     date_hierarchy = "created_at"
-    fields = [
-        "created_at",
-        "actor",
-        "actor_name",
-        "action",
-        "object_type",
-        "object_id",
-        "object_link",
-        "tenant",
-        "details_pretty",
-    ]
-    readonly_fields = fields
+    fields = FIELDS
+    readonly_fields = FIELDS
     show_full_result_count = False
 
     @admin.display(description="object")

@@ -1,8 +1,7 @@
 """Data for the admin's "Queues & capacity" page.
 
 The page renders `reachly.ops.capacity.snapshot(tenant=...)` (the same data
-as the API's `/monitoring/capacity`). Until that module is merged, the
-interim one in `capacity_interim.py` answers the same documented shape:
+as the API's `/monitoring/capacity`), of this documented shape:
 
     {
       "generated_at": iso datetime,
@@ -28,10 +27,8 @@ from reachly.tenants.models import Tenant
 
 
 def capacity_snapshot(*, tenant: Tenant | None = None) -> dict[str, Any]:
-    try:
-        from reachly.ops.capacity import snapshot  # issue 4's module, once merged
-    except ImportError:
-        from reachly.ops.capacity_interim import snapshot
+    from reachly.ops.capacity import snapshot
+
     return snapshot(tenant=tenant)
 
 

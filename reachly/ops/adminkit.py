@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib import admin, messages
 from django.db import models, transaction
@@ -21,6 +21,15 @@ from django.utils.html import format_html, format_html_join
 
 from reachly.ops.services import audit_record
 from reachly.orchestration.states import IllegalTransition
+
+M = TypeVar("M", bound=models.Model)
+
+if TYPE_CHECKING:
+    # The mixins below are only ever mixed into a ModelAdmin; the type
+    # checker needs to know it (ModelAdmin is not subscriptable at run time).
+    _ModelAdminMixinBase = admin.ModelAdmin[Any]
+else:
+    _ModelAdminMixinBase = object
 
 
 def pretty_json(value: Any) -> str:
@@ -56,16 +65,16 @@ def html_table(headers: list[str], rows: Iterable[Iterable[Any]]) -> str:
 
 def run_service_action(
     request: HttpRequest,
-    objects: Iterable[models.Model],
+    objects: Iterable[M],
     *,
     action: str,
     verb: str,
-    call: Callable[[models.Model], Any],
-    details: Callable[[models.Model, Any], dict[str, Any]] | None = None,
-) -> list[models.Model]:
+    call: Callable[[M], Any],
+    details: Callable[[M, Any], dict[str, Any]] | None = None,
+) -> list[M]:
     """Apply a service call to each object; report what changed and what was
     refused (an illegal transition) as admin messages; audit each change."""
-    done: list[models.Model] = []
+    done: list[M] = []
     refused: list[str] = []
     for obj in objects:
         try:
@@ -109,7 +118,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
         return super().log_deletions(request, queryset)
 
 
-class TotalsMixin:
+class TotalsMixin(_ModelAdminMixinBase):
     """A changelist with the sums of `totals` over the filtered rows (every
     page, not just the one shown): tokens and cost of LLM calls, usage."""
 
@@ -137,7 +146,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class JobControlsMixin:
+class JobControlsMixin(_ModelAdminMixinBase):
     """Pause, resume or cancel every job of the selected tenants or campaigns,
     through the orchestration services (`<scope>_pause` ...), audited."""
 

@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Protocol, cast
+
+if TYPE_CHECKING:
+    from amqp.protocol import queue_declare_ok_t
 
 log = logging.getLogger(__name__)
+
+
+class DeclaringChannel(Protocol):
+    """What a channel of every kombu transport (py-amqp's, and the virtual
+    one of Redis) offers here; kombu's stubs type a connection's channels as
+    the bare StdChannel base."""
+
+    def queue_declare(self, queue: str, passive: bool = ...) -> queue_declare_ok_t: ...
+
+    def close(self) -> None: ...
 
 
 def queue_depths(names: list[str]) -> dict[str, int | None]:
@@ -17,7 +31,7 @@ def queue_depths(names: list[str]) -> dict[str, int | None]:
     try:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-            channel = conn.default_channel
+            channel = cast(DeclaringChannel, conn.default_channel)
             for name in names:
                 try:
                     depths[name] = channel.queue_declare(queue=name, passive=True).message_count
@@ -25,7 +39,7 @@ def queue_depths(names: list[str]) -> dict[str, int | None]:
                     # RabbitMQ: not declared yet, so nothing waits in it (the
                     # failed passive declare closed the channel).
                     depths[name] = 0
-                    channel = conn.channel()
+                    channel = cast(DeclaringChannel, conn.channel())
     except Exception:
         log.warning("broker unavailable while reading queue depths", exc_info=True)
         return dict.fromkeys(names)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection
 from django.utils import timezone
@@ -35,6 +35,9 @@ from django.utils import timezone
 from agents import registry
 from reachly.core import sql
 from reachly.tenants.models import Tenant
+
+if TYPE_CHECKING:
+    from reachly.ops.broker import DeclaringChannel
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +63,7 @@ def _queue_depths(names: list[str]) -> dict[str, int] | None:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             for name in names:
-                channel = conn.channel()
+                channel = cast("DeclaringChannel", conn.channel())
                 try:
                     _, count, _ = channel.queue_declare(queue=name, passive=True)
                     depths[name] = int(count)
@@ -181,6 +184,7 @@ def _database() -> dict[str, Any]:
     except Exception:
         log.warning("capacity: pg_stat_activity unreadable", exc_info=True)
         return {"status": "unreachable"}
+    assert row is not None  # counts without GROUP BY: always one row
     usable = max(1, row["max_connections"] - row["reserved"])
     percent = round(100.0 * row["connections"] / usable, 1)
     return {

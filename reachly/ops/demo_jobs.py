@@ -30,8 +30,8 @@ DEMO_ENV = {
 
 def start_demo_jobs(data, stack) -> tuple[list[Job], Callable[[dict], str | None], Callable[[list[Job]], None]]:
     jobs = [campaign_job_start(campaign, by=data.admin) for campaign in data.campaigns]
-    for job in jobs:
-        job.name = job.name or job.campaign.name
+    for campaign, job in zip(data.campaigns, jobs, strict=True):
+        job.name = job.name or campaign.name
     names = dict(Lead.objects.filter(campaign__in=data.campaigns).values_list("id", "full_name"))
     return jobs, lambda event: _describe(event, names), _summarise
 

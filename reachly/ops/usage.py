@@ -166,7 +166,14 @@ def tenant_usage_daily(tenant: Tenant, *, days: int = 30, today=None) -> dict[st
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, time.min, zone)
     dates = [first + timedelta(days=i) for i in range(days)]
-    empty = {"succeeded": 0, "failed": 0, "invited": 0, "messaged": 0, "llm_tokens": 0, "llm_cost": Decimal("0")}
+    empty: dict[str, int | Decimal] = {
+        "succeeded": 0,
+        "failed": 0,
+        "invited": 0,
+        "messaged": 0,
+        "llm_tokens": 0,
+        "llm_cost": Decimal("0"),
+    }
     rows = {d: dict(empty) for d in dates}
 
     events = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import cast
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,6 +24,12 @@ from reachly.sandbox import services
 from reachly.sandbox.models import Incident, Invitation, Member
 
 COOKIE = "sbx_session"
+
+
+class MemberRequest(HttpRequest):
+    """A request member_view let through: it carries the signed-in member."""
+
+    sandbox_member: Member
 
 
 def _csrf(request: HttpRequest) -> str:
@@ -49,7 +56,7 @@ def member_view(get: str | None = None, post: str | None = None) -> Callable:
             if member is None:
                 login = reverse("sandbox:login") + "?" + urlencode({"next": request.get_full_path()})
                 return HttpResponseRedirect(login)
-            request.sandbox_member = member
+            cast(MemberRequest, request).sandbox_member = member
             if request.method == "POST" and not constant_time_compare(request.POST.get("csrf", ""), _csrf(request)):
                 return _page(request, "error.html", {"message": "Your form expired; reload the page."}, 403)
             kind = post if request.method == "POST" else get

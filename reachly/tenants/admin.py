@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django import forms
 from django.contrib import admin
 from django.db import transaction
@@ -13,6 +15,12 @@ from reachly.ops.services import audit_record
 from reachly.tenants.models import AgentAllocation, ApiToken, Membership, Plan, PlanAgent, Tenant
 from reachly.tenants.selectors import allocations
 from reachly.tenants.services import api_token_create, api_token_revoke
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations  # a dev dependency: type checking only
+
+    class _PlanCounts(TypedDict):
+        _tenants: int  # PlanAdmin.get_queryset's annotation
 
 
 def _role_choices() -> list[tuple[str, str]]:
@@ -68,7 +76,7 @@ class PlanAdmin(AuditedModelAdmin):
         return ", ".join(f"{pa.role}x{pa.max_concurrent}" for pa in plan.agents.all()) or "-"
 
     @admin.display(description="tenants", ordering="_tenants")
-    def tenant_count(self, plan: Plan) -> int:
+    def tenant_count(self, plan: WithAnnotations[Plan, _PlanCounts]) -> int:
         return plan._tenants
 
     def save_related(self, request, form, formsets, change):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -54,7 +54,9 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_token_create(*, tenant: Tenant, name: str, created_by: AbstractBaseUser | None = None) -> tuple[ApiToken, str]:
+def api_token_create(
+    *, tenant: Tenant, name: str, created_by: User | AnonymousUser | None = None
+) -> tuple[ApiToken, str]:
     """A new token; returns it with its key, which is never stored or shown again."""
     prefix = secrets.token_hex(4)
     key = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -40,7 +41,8 @@ def public_type(event: dict[str, Any]) -> str | None:
     """The subscribable name of a wire event, or None."""
     kind = event.get("type")
     if kind == "job.status":
-        return {"succeeded": WebhookEvent.JOB_COMPLETED, "failed": WebhookEvent.JOB_FAILED}.get(event.get("status"))
+        outcomes: dict[str | None, str] = {"succeeded": WebhookEvent.JOB_COMPLETED, "failed": WebhookEvent.JOB_FAILED}
+        return outcomes.get(event.get("status"))
     if kind == "step.status" and event.get("status") == "failed" and event.get("agent") != DELIVERY_AGENT:
         return WebhookEvent.STEP_FAILED
     if kind == "lead.status_changed":
@@ -48,7 +50,7 @@ def public_type(event: dict[str, Any]) -> str | None:
     return None
 
 
-def envelope(event: dict[str, Any], kind: str, job: dict[str, Any]) -> dict[str, Any]:
+def envelope(event: dict[str, Any], kind: str, job: Mapping[str, Any]) -> dict[str, Any]:
     """What the receiver gets: {id, type, created, data}."""
     job_info = {"id": job["id"], "name": job["name"], "campaign": job["campaign_id"]}
     if kind in (WebhookEvent.JOB_COMPLETED, WebhookEvent.JOB_FAILED):
@@ -99,10 +101,10 @@ def _schedule(wanted: list[tuple[dict[str, Any], str]]) -> None:
     from reachly.webhooks.models import WebhookEndpoint
 
     endpoints: dict[int, list[tuple[int, set[str]]]] = defaultdict(list)
-    for ep_id, tenant_id, subscribed in WebhookEndpoint.objects.filter(
+    for ep_id, tenant_id, names in WebhookEndpoint.objects.filter(
         tenant_id__in={e["tenant"] for e, _ in wanted}, active=True
     ).values_list("id", "tenant_id", "events"):
-        endpoints[tenant_id].append((ep_id, set(subscribed)))
+        endpoints[tenant_id].append((ep_id, set(names)))
     wanted = [(e, kind) for e, kind in wanted if any(kind in subs for _, subs in endpoints.get(e["tenant"], ()))]
     if not wanted:
         return
