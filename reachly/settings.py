@@ -438,7 +438,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "reachly.api.parsers.SafeJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "reachly.api.schema.AutoSchema",
@@ -483,6 +483,11 @@ SPECTACULAR_SETTINGS = {
 # Lead import limits: larger files answer 413, more rows 400 (say so, import nothing).
 REACHLY_IMPORT_MAX_BYTES = env.int("REACHLY_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 REACHLY_IMPORT_MAX_ROWS = env.int("REACHLY_IMPORT_MAX_ROWS", default=100_000)
+# The one request-body limit, from the ingress (proxy-body-size in
+# k8s/base/ingress.yaml, checked by tests/deploy) to Django: an import file
+# plus 1 MiB for multipart framing. Larger bodies answer 413.
+REACHLY_REQUEST_MAX_BYTES = REACHLY_IMPORT_MAX_BYTES + 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = REACHLY_REQUEST_MAX_BYTES
 # The egress policy (agents/egress): every outbound request (webhooks, LLM
 # providers, every request a browser agent's Chromium makes) goes to public
 # addresses only. Exceptions, for development and tests only: addresses or

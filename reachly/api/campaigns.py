@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,6 +20,7 @@ from reachly.api.base import IdListField, LocalTimeField, TenantScoped, acting_u
 from reachly.api.filters import LeadFilter
 from reachly.api.jobs import JobOutput
 from reachly.api.pagination import Oldest
+from reachly.api.parsers import SafeJSONParser
 from reachly.campaigns import imports, services
 from reachly.campaigns.errors import Invalid, TooLarge
 from reachly.campaigns.jobs import campaign_job_start
@@ -184,7 +185,7 @@ class CampaignLeadList(CampaignChild, generics.ListAPIView):
 
 @extend_schema(tags=["campaigns"])
 class LeadImport(CampaignChild, APIView):
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, SafeJSONParser]
     error_statuses = {"post": (413,)}
 
     @extend_schema(

@@ -13,10 +13,14 @@ TooLarge → 413, GraphError → 400 naming `steps[i].field`.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -88,7 +92,30 @@ def _domain(exc: Exception) -> tuple[int, str, str, Any] | None:
     return None
 
 
+# PostgreSQL down, restarting or out of connections: a retry soon can help.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER = 5  # seconds
+
+
+def _unavailable() -> dict[str, Any]:
+    return body(
+        "unavailable",
+        f"The database is unavailable; retry in {DATABASE_RETRY_AFTER} s.",
+        {"retry_after": DATABASE_RETRY_AFTER},
+    )
+
+
+def _too_big() -> dict[str, Any]:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return body("too_large", f"The request body is larger than {limit} bytes.", {"max_bytes": limit})
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return Response(_unavailable(), status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+    if isinstance(exc, RequestDataTooBig):
+        return Response(_too_big(), status=413)
     mapped = _domain(exc)
     if mapped is not None:
         code_status, code, message, details = mapped
@@ -132,6 +159,8 @@ def _is_api(request) -> bool:
 
 
 def handler400(request, exception=None):
+    if _is_api(request) and isinstance(exception, RequestDataTooBig):
+        return JsonResponse(_too_big(), status=413)
     if _is_api(request):
         return JsonResponse(body("bad_request", "Bad request."), status=status.HTTP_400_BAD_REQUEST)
     return defaults.bad_request(request, exception)
@@ -151,6 +180,11 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Called while the exception is being handled: sys.exc_info() has it.
+    if _is_api(request) and isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        response = JsonResponse(_unavailable(), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
     if _is_api(request):
         return JsonResponse(
             body("server_error", "Something went wrong on our side; it has been logged."),

@@ -28,11 +28,15 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from reachly.core import jsonsafe
 from reachly.live import groups, selectors, tickets
 
 GAP_WAIT_SECONDS = 0.1
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+# A frame that is not acceptable JSON: an error frame, then this close code
+# (the client is out of contract; RFC 6455 leaves 4000-4999 to applications).
+CLOSE_BAD_FRAME = 4400
 
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
@@ -68,16 +72,36 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         for tenant_id in list(getattr(self, "tenant_subs", ())):
             await self.channel_layer.group_discard(groups.tenant(tenant_id), self.channel_name)
 
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        return jsonsafe.loads(text_data)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """Every frame gets an answer: a bad one an error frame and 4400, never a dropped socket."""
+        if text_data is None:
+            await self._bad_frame("frames are JSON text, not binary")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except jsonsafe.JSONInputError as exc:
+            await self._bad_frame(f"not acceptable JSON: {exc}")
+            return
+        await self.receive_json(content)
+
+    async def _bad_frame(self, message: str) -> None:
+        await self.send_json({"type": "error", "message": message[:300]})
+        await self.close(code=CLOSE_BAD_FRAME)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("action") not in ("subscribe", "unsubscribe"):
             await self.send_json({"type": "error", "message": "expected {action: subscribe|unsubscribe, ...}"})
             return
         try:
             if "job" in content:
-                job_id = int(content["job"])
-                after_seq = int(content.get("after_seq") or 0)
+                job_id = _whole(content["job"], "job", minimum=1)
+                after_seq = _whole(content.get("after_seq") or 0, "after_seq", minimum=0)
             elif "tenant" in content:
-                tenant_id = int(content["tenant"])
+                tenant_id = _whole(content["tenant"], "tenant", minimum=1)
             else:
                 raise ValueError("name a job or a tenant")
         except (TypeError, ValueError) as exc:
@@ -186,3 +210,18 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 await self._deliver(job_id, event)
         elif event.get("tenant") in self.tenant_subs:
             await self.send_json(event)
+
+
+def _whole(value: Any, name: str, *, minimum: int) -> int:
+    """An id or sequence number as the client sent it: an integer (or its
+    decimal text), at least `minimum`; ValueError naming `name` otherwise
+    (1.5, true, 1e400 and "abc" are refused, not rounded)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{name} must be an integer")
+    if isinstance(value, str):
+        if not value.isdigit() or len(value) > 18:
+            raise ValueError(f"{name} must be an integer")
+        value = int(value)
+    if value < minimum or value > 2**63 - 1:
+        raise ValueError(f"{name} must be between {minimum} and {2**63 - 1}")
+    return value

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from reachly.campaigns.errors import DomainError
 from reachly.campaigns.models import Campaign, SenderAccount
 from reachly.campaigns.services import SENDER_ACCOUNT_FIELDS
+from reachly.core import jsonsafe
 from reachly.webhooks.fanout import SYSTEM_PREFIX
 
 PRIORITIES = [(1, "Urgent"), (5, "Normal"), (10, "Batch")]
@@ -286,9 +287,9 @@ class SessionStateForm(forms.Form):
                 self.add_error("text", "That is larger than 1 MB: not a storage state.")
                 return data
         try:
-            parsed = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            self.add_error(field, f"Not valid JSON: {exc}.")
+            parsed = jsonsafe.loads(raw)
+        except jsonsafe.JSONInputError as exc:
+            self.add_error(field, f"Not acceptable JSON: {exc}.")
             return data
         try:
             data["state"] = validate_storage_state(parsed)

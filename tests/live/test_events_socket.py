@@ -139,3 +139,34 @@ async def test_an_api_client_trades_its_token_for_a_short_lived_ticket():
     await client.send_json_to({"action": "subscribe", "job": job.id})
     assert (await client.receive_json_from(timeout=1))["seq"] == 1
     await client.disconnect()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "not json",
+        '{"action": "subscribe", "job": Infinity}',
+        '{"action": "subscribe", "job": 1e400}',
+        '{"action": "subscribe", "job": "\\ud800"}',
+        "[" * 100_000 + "]" * 100_000,
+    ],
+)
+async def test_a_frame_that_is_not_acceptable_json_gets_an_error_frame_and_a_close_code(frame):
+    """Issue 11: these dropped the connection without a close code."""
+    tenant = await sync_to_async(TenantFactory)()
+    client, _, _ = await connect(tenant.id)
+    await client.send_to(text_data=frame)
+    reply = await client.receive_json_from(timeout=2)
+    assert reply["type"] == "error" and "not acceptable JSON" in reply["message"]
+    closed = await client.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": 4400}
+
+
+@pytest.mark.parametrize("job", [1.5, True, -3, "12abc", 10**30])
+async def test_ids_that_are_not_whole_numbers_are_refused_not_rounded(job):
+    tenant = await sync_to_async(TenantFactory)()
+    client, _, _ = await connect(tenant.id)
+    await client.send_json_to({"action": "subscribe", "job": job})
+    reply = await client.receive_json_from(timeout=2)
+    assert reply["type"] == "error" and "bad subscription: job must be" in reply["message"]
+    await client.disconnect()
