@@ -69,7 +69,7 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD ["python", "/app/docker/healthcheck.py"]
 # The ASGI server (HTTP and WebSocket); other processes override the command
 # (docker-compose.yml, k8s/). `exec` so tini's SIGTERM reaches uvicorn.
-CMD ["sh", "-c", "exec uvicorn reachly.asgi:application --host 0.0.0.0 --port \"$PORT\" --workers \"${WEB_CONCURRENCY:-1}\" --proxy-headers --forwarded-allow-ips '*' --lifespan off --timeout-graceful-shutdown 20"]
+CMD ["sh", "-c", "exec uvicorn reachly.asgi:application --host 0.0.0.0 --port \"$PORT\" --workers \"${WEB_CONCURRENCY:-1}\" --proxy-headers --lifespan off --timeout-graceful-shutdown 20"]
 
 # ---------------------------------------------------------------------------
 # browser: runtime + Debian's Chromium (the browser workers' image)

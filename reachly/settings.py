@@ -449,10 +449,14 @@ REST_FRAMEWORK = {
 # Requests per token (or per signed-in user, or per address) and period,
 # counted by the global limiter in Redis, so the rate holds across web processes.
 REACHLY_API_THROTTLE_RATE = env.str("REACHLY_API_THROTTLE_RATE", default="1200/min")
-# Failed web sign-ins allowed per user name and per client address (password
-# guessing); counted by the same global limiter.
-REACHLY_LOGIN_FAILURES_PER_USER = env.str("REACHLY_LOGIN_FAILURES_PER_USER", default="10/hour")
+# Failed sign-ins (reachly/tenants/signin.py), counted by the same global
+# limiter: refused per user name and address, and per address; past the
+# per-name figure a name is slowed (one check per REACHLY_LOGIN_SLOW_SECONDS),
+# never locked, so nobody can lock another user out.
+REACHLY_LOGIN_FAILURES_PER_USER_ADDRESS = env.str("REACHLY_LOGIN_FAILURES_PER_USER_ADDRESS", default="10/hour")
 REACHLY_LOGIN_FAILURES_PER_ADDRESS = env.str("REACHLY_LOGIN_FAILURES_PER_ADDRESS", default="50/hour")
+REACHLY_LOGIN_FAILURES_PER_USER = env.str("REACHLY_LOGIN_FAILURES_PER_USER", default="100/hour")
+REACHLY_LOGIN_SLOW_SECONDS = env.float("REACHLY_LOGIN_SLOW_SECONDS", default=10.0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Reachly API",
     "DESCRIPTION": "Tenant-scoped REST API: campaigns, leads, sender accounts, jobs, usage and webhooks. "

@@ -153,7 +153,7 @@ def test_odd_posts_never_answer_500(alice, alices_world):
 
 
 def test_too_many_wrong_passwords_lock_the_name_out_for_a_while_with_a_clear_message(alice, settings):
-    settings.REACHLY_LOGIN_FAILURES_PER_USER = "3/hour"
+    settings.REACHLY_LOGIN_FAILURES_PER_USER_ADDRESS = "3/hour"
     client = Client()
     for _ in range(3):
         assert (
@@ -167,6 +167,40 @@ def test_too_many_wrong_passwords_lock_the_name_out_for_a_while_with_a_clear_mes
     # Another user from the same address is not locked out (per-address limit is higher).
     make_user("dora")
     assert Client().post("/login/", {"username": "dora", "password": PASSWORD}).status_code == 302
+    # Issue 11: and the name is not locked for its owner elsewhere: failing on
+    # purpose from one address cannot deny a user.
+    elsewhere = Client(REMOTE_ADDR="203.0.113.7")
+    assert elsewhere.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+
+
+def test_a_name_failed_from_many_addresses_is_slowed_but_its_owner_gets_in(alice, settings):
+    settings.REACHLY_LOGIN_FAILURES_PER_USER = "3/hour"
+    settings.REACHLY_LOGIN_SLOW_SECONDS = 600
+    for n in range(3):  # a distributed guesser: one failure per address
+        Client(REMOTE_ADDR=f"198.51.100.{n}").post("/login/", {"username": "alice", "password": "x"})
+    # Slowed: one password check per 600 s for the name. The owner's is the next one.
+    owner = Client(REMOTE_ADDR="203.0.113.9")
+    assert owner.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+    guess = Client(REMOTE_ADDR="198.51.100.99").post("/login/", {"username": "alice", "password": "y"})
+    assert b"Too many failed sign-ins. Try again in 10 minutes." in guess.content
+
+
+def test_x_forwarded_for_from_a_client_does_not_change_its_address(settings):
+    """Issue 11: rotating X-Forwarded-For bypassed the per-address limit
+    (uvicorn trusted every peer). Django reads REMOTE_ADDR only; uvicorn
+    rewrites it only for FORWARDED_ALLOW_IPS, which the manifests set to
+    the ingress and nothing else."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for path in ("Dockerfile", "k8s/base/web.yaml", "Procfile", "docker-compose.yml"):
+        text = (root / path).read_text()
+        assert "--forwarded-allow-ips '*'" not in text and 'FORWARDED_ALLOW_IPS="*"' not in text, path
+    settings.REACHLY_LOGIN_FAILURES_PER_ADDRESS = "2/hour"
+    for n in range(3):
+        Client(HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").post("/login/", {"username": f"g{n}", "password": "x"})
+    response = Client(HTTP_X_FORWARDED_FOR="192.0.2.200").post("/login/", {"username": "g9", "password": "x"})
+    assert b"Too many failed sign-ins" in response.content
 
 
 def test_failures_from_one_address_are_limited_across_user_names(alice, settings):
@@ -179,7 +213,7 @@ def test_failures_from_one_address_are_limited_across_user_names(alice, settings
 
 
 def test_the_admin_sign_in_is_limited_too(settings):
-    settings.REACHLY_LOGIN_FAILURES_PER_USER = "2/hour"
+    settings.REACHLY_LOGIN_FAILURES_PER_USER_ADDRESS = "2/hour"
     make_user("root", is_staff=True, is_superuser=True)
     client = Client()
     for _ in range(2):
