@@ -86,7 +86,7 @@ class SenderAccountViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         fields.pop("status", None)
-        account = services.sender_account_create(tenant=self.tenant, **fields)
+        account = services.sender_account_create(tenant=self.acting_tenant, **fields)
         if data.validated_data.get("status") == SenderAccount.Status.PAUSED:
             account = services.sender_account_update(account, status=SenderAccount.Status.PAUSED)
         return Response(SenderAccountOutput(account).data, status=status.HTTP_201_CREATED)

@@ -11,41 +11,52 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.views import APIView
 
-from reachly.api.tenancy import tenant_of
+from reachly.api.tenancy import acting_tenant, tenant_of
 from reachly.tenants.models import Tenant
+
+M = TypeVar("M", bound=Model)
 
 MAX_ID = 2**63 - 1
 MAX_INT = 2**31 - 1
 ID_PATTERN = r"[0-9]{1,18}"
 
 
-class TenantScoped:
-    queryset: QuerySet | None = None
+# Listed first in a view's bases, before the generic view or viewset. (No
+# docstring: the schema would take it as every view's description.)
+class TenantScoped(APIView):
+    queryset: QuerySet[Any] | None = None
     tenant_field = "tenant"
 
     @property
     def tenant(self) -> Tenant | None:
         return tenant_of(self.request)
 
-    def scope(self, queryset: QuerySet) -> QuerySet:
+    @property
+    def acting_tenant(self) -> Tenant:
+        """The caller's tenant where one is certain (behind `TenantMember`)."""
+        return acting_tenant(self.request)
+
+    def scope(self, queryset: QuerySet[M]) -> QuerySet[M]:
         """`queryset` narrowed to the caller's tenant (nothing without one)."""
         tenant = self.tenant
         if tenant is None:
             return queryset.none()
         return queryset.filter(**{self.tenant_field: tenant})
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[Any]:
+        assert self.queryset is not None, f"{type(self).__name__} declares no queryset"
         return self.scope(self.queryset.all())
 
-    def scoped_get(self, queryset: QuerySet, **lookup: Any) -> Model:
+    def scoped_get(self, queryset: QuerySet[M], **lookup: Any) -> M:
         """One object of the tenant, or 404 (also for another tenant's)."""
         return get_object_or_404(self.scope(queryset), **lookup)
 
@@ -80,10 +91,9 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def timezone_name(value: str) -> str:
+def timezone_name(value: str) -> None:
     if value not in _zones():
         raise serializers.ValidationError(f"unknown time zone {value[:64]!r} (use an IANA name like Europe/Paris)")
-    return value
 
 
 @extend_schema_field(

@@ -24,7 +24,7 @@ from reachly.api.parsers import SafeJSONParser
 from reachly.campaigns import imports, services
 from reachly.campaigns.errors import Invalid, TooLarge
 from reachly.campaigns.jobs import campaign_job_start
-from reachly.campaigns.models import Campaign, Lead
+from reachly.campaigns.models import Campaign, Lead, SenderAccount
 from reachly.webhooks.fanout import SYSTEM_PREFIX
 
 PRIORITIES = [(1, "urgent"), (5, "normal"), (10, "batch")]
@@ -49,7 +49,9 @@ class CampaignInput(serializers.Serializer):
 
 
 class CampaignOutput(serializers.ModelSerializer):
-    sender_accounts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    sender_accounts: serializers.PrimaryKeyRelatedField[SenderAccount] = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
     lead_count = serializers.IntegerField(read_only=True)
     schedule_start = LocalTimeField(read_only=True, allow_null=True)
     schedule_end = LocalTimeField(read_only=True, allow_null=True)
@@ -108,7 +110,9 @@ class ImportOutput(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField(help_text="Rows repeating an earlier row or a lead already in the campaign.")
     rejected = serializers.IntegerField(help_text="Rows with an invalid value (see errors).")
-    errors = RowErrorOutput(many=True, help_text="Rejected and duplicate rows (at most 1000 listed).")
+    errors = RowErrorOutput(  # type: ignore[assignment]  # a field, not Serializer.errors: the metaclass moves it
+        many=True, help_text="Rejected and duplicate rows (at most 1000 listed)."
+    )
     errors_truncated = serializers.BooleanField()
     format = serializers.DictField(child=serializers.CharField(), help_text="Detected encoding and delimiter.")
 
@@ -146,7 +150,7 @@ class CampaignViewSet(TenantScoped, mixins.ListModelMixin, mixins.RetrieveModelM
     def create(self, request):
         data = CampaignInput(data=request.data)
         data.is_valid(raise_exception=True)
-        campaign = services.campaign_create(tenant=self.tenant, **data.validated_data)
+        campaign = services.campaign_create(tenant=self.acting_tenant, **data.validated_data)
         return Response(self._fresh(campaign), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=CampaignInput(partial=True), responses=CampaignOutput)

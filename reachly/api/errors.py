@@ -130,17 +130,19 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None  # a bug: Django's 500 handler answers (handler500 below)
 
     headers: dict[str, str] = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    details: Any = {}
+    auth_header = getattr(exc, "auth_header", None)  # set by APIView.handle_exception on a 401
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    details = {}
     if isinstance(exc, exceptions.ValidationError):
         details = flatten(exc.detail)
         code, message = "invalid", _summary(details)
     else:
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
         message = str(exc.detail)
     if isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
+        wait = int(getattr(exc, "wait", None) or 1)  # Throttled sets wait (the stub omits it)
         headers["Retry-After"] = str(wait)
         details = {"retry_after": wait}
         message = f"Too many requests for this token; retry in {wait} s."

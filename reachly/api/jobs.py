@@ -9,7 +9,7 @@ GET  /jobs/{id}/events/?after=<seq>  its event history, for replay
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers, status, viewsets
@@ -89,7 +89,10 @@ class JobInput(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     priority = serializers.ChoiceField(choices=PRIORITIES, required=False, allow_null=True)
     campaign = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
-    steps = StepInput(many=True, allow_empty=False, max_length=graph.MAX_STEPS)
+    # What StepInput(many=True, ...) builds; the stubs lack many=True's max_length.
+    steps: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=StepInput(), allow_empty=False, max_length=graph.MAX_STEPS
+    )
 
     def validate_name(self, value: str) -> str:
         if value.startswith(SYSTEM_PREFIX):
@@ -132,7 +135,7 @@ class StepOutput(serializers.ModelSerializer):
 
 
 class EventOutput(serializers.ModelSerializer):
-    data = serializers.JSONField()
+    data = serializers.JSONField()  # type: ignore[assignment]  # a field, not Serializer.data: the metaclass moves it
 
     class Meta:
         model = Event
@@ -177,7 +180,7 @@ class JobViewSet(TenantScoped, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                 raise Invalid(f"no campaign {values['campaign']} in this tenant", field="campaign")
         raw = [{k: v for k, v in step.items() if v is not None} for step in values["steps"]]
         job = services.job_start(
-            tenant=self.tenant,
+            tenant=self.acting_tenant,
             steps=graph.from_dicts(no_nul(raw)),
             campaign=campaign,
             name=values.get("name", ""),
@@ -214,7 +217,8 @@ class JobControl(JobChild, APIView):
             return Response(JobOutput(job).data)
 
         post = extend_schema(request=None, responses={200: JobOutput}, description=description, tags=["jobs"])(post)
-        return type(f"Job{name.title()}", (cls,), {"action_name": name, "post": post}).as_view()
+        view = cast("type[JobControl]", type(f"Job{name.title()}", (cls,), {"action_name": name, "post": post}))
+        return view.as_view()
 
 
 @extend_schema(tags=["jobs"])

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reachly.api.base import acting_user
-from reachly.api.tenancy import tenant_of
+from reachly.api.tenancy import acting_tenant
 from reachly.live import tickets
 
 
@@ -29,7 +29,7 @@ class TicketOutput(serializers.Serializer):
 class LiveTicket(APIView):
     @extend_schema(request=None, responses={201: TicketOutput}, tags=["live"])
     def post(self, request):
-        tenant = tenant_of(request)
+        tenant = acting_tenant(request)
         user = acting_user(request)
         value = tickets.issue(tenant_id=tenant.id, user_id=user.id if user else None)
         body = {"ticket": value, "expires_in": tickets.MAX_AGE_SECONDS, "url": f"/ws/events/?ticket={value}"}

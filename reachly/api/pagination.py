@@ -42,7 +42,7 @@ class Newest(CursorPagination):
             raise ValidationError(
                 {self.cursor_query_param: ["invalid cursor: use the next or previous link"]}
             ) from None
-        return _Cursor(offset=offset, reverse=reverse, position=position)
+        return _Cursor(offset=offset, reverse=reverse, position=position)  # type: ignore[arg-type]  # a str, as in DRF
 
 
 class Oldest(Newest):

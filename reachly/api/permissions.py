@@ -11,11 +11,11 @@ from __future__ import annotations
 from rest_framework import permissions
 from rest_framework.exceptions import PermissionDenied
 
-from reachly.api.tenancy import membership_of, tenant_of
+from reachly.api.tenancy import NO_TENANT, membership_of, tenant_of
 
 
 class TenantMember(permissions.BasePermission):
-    message = "this account is not a member of any tenant"
+    message = NO_TENANT
 
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:

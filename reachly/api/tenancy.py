@@ -8,21 +8,25 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
 
 from reachly.api.authentication import TokenUser
 from reachly.tenants.models import Membership, Tenant
 from reachly.tenants.tenancy import SESSION_KEY
 
 HEADER = "HTTP_X_REACHLY_TENANT"
+NO_TENANT = "this account is not a member of any tenant"
 _UNSET = object()
 
 
-def membership_of(request) -> Membership | None:
+def membership_of(request: Request) -> Membership | None:
     """The signed-in user's membership for this request (None for tokens)."""
     cached = getattr(request, "_reachly_membership", _UNSET)
     if cached is not _UNSET:
-        return cached
+        return cast("Membership | None", cached)
     membership = None
     user = request.user
     if user.is_authenticated and not isinstance(user, TokenUser):
@@ -40,19 +44,30 @@ def membership_of(request) -> Membership | None:
             if len(found) > 1:
                 raise PermissionDenied("you belong to several tenants: choose one with the X-Reachly-Tenant header")
             membership = found[0] if found else None
-    request._reachly_membership = membership
+    request._reachly_membership = membership  # type: ignore[attr-defined]  # a per-request cache
     return membership
 
 
-def tenant_of(request) -> Tenant | None:
+def tenant_of(request: Request) -> Tenant | None:
     """The tenant this request acts for, or None (anonymous, staff without one)."""
     cached = getattr(request, "_reachly_tenant", _UNSET)
     if cached is not _UNSET:
-        return cached
-    if isinstance(request.user, TokenUser):
-        tenant = request.user.token.tenant
+        return cast("Tenant | None", cached)
+    tenant: Tenant | None
+    user: object = request.user  # DRF's stub omits TokenUser (reachly.api.authentication)
+    if isinstance(user, TokenUser):
+        tenant = user.token.tenant
     else:
         membership = membership_of(request)
         tenant = membership.tenant if membership else None
-    request._reachly_tenant = tenant
+    request._reachly_tenant = tenant  # type: ignore[attr-defined]  # a per-request cache
+    return tenant
+
+
+def acting_tenant(request: Request) -> Tenant:
+    """The tenant of a request that passed `TenantMember` (which refuses
+    one without a tenant): for views that create in it."""
+    tenant = tenant_of(request)
+    if tenant is None:
+        raise PermissionDenied(NO_TENANT)
     return tenant

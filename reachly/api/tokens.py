@@ -46,9 +46,9 @@ class TokenViewSet(TenantScoped, mixins.ListModelMixin, mixins.RetrieveModelMixi
         data = TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
         token, key = api_token_create(
-            tenant=self.tenant, name=data.validated_data["name"], created_by=acting_user(request)
+            tenant=self.acting_tenant, name=data.validated_data["name"], created_by=acting_user(request)
         )
-        token.key = key
+        token.key = key  # type: ignore[attr-defined]  # the one-time key for TokenCreatedOutput; not a field
         return Response(TokenCreatedOutput(token).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: None}, description="Revoke the token (it stops working at once).")

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reachly.api.permissions import TenantMemberOrStaff
-from reachly.api.tenancy import tenant_of
+from reachly.api.tenancy import acting_tenant, tenant_of
 from reachly.ops import capacity, usage
 
 
@@ -178,13 +178,13 @@ class CapacityOutput(serializers.Serializer):
 class AgentList(APIView):
     @extend_schema(responses=AgentOutput(many=True), tags=["usage"])
     def get(self, request):
-        return Response(AgentOutput(usage.tenant_agents(tenant_of(request)), many=True).data)
+        return Response(AgentOutput(usage.tenant_agents(acting_tenant(request)), many=True).data)
 
 
 class UsageView(APIView):
     @extend_schema(responses=UsageOutput, tags=["usage"])
     def get(self, request):
-        return Response(UsageOutput(usage.tenant_usage(tenant_of(request))).data)
+        return Response(UsageOutput(usage.tenant_usage(acting_tenant(request))).data)
 
 
 class CapacityView(APIView):

@@ -59,7 +59,7 @@ class WebhookViewSet(TenantScoped, mixins.ListModelMixin, mixins.RetrieveModelMi
     def create(self, request):
         data = WebhookInput(data=request.data)
         data.is_valid(raise_exception=True)
-        endpoint, secret = services.webhook_endpoint_create(tenant=self.tenant, **data.validated_data)
+        endpoint, secret = services.webhook_endpoint_create(tenant=self.acting_tenant, **data.validated_data)
         endpoint.secret = secret
         return Response(WebhookCreatedOutput(endpoint).data, status=status.HTTP_201_CREATED)
 

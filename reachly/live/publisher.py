@@ -22,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from reachly.core import redis as rds
 from reachly.live import groups
@@ -94,7 +94,8 @@ def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
     from django.conf import settings
 
     layer = get_channel_layer()
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    config = cast("dict[str, Any]", settings.CHANNEL_LAYERS["default"]["CONFIG"])  # as reachly/settings.py sets it
+    prefix = config["prefix"]
     box = _box()
     for group, event in messages:
         payload = {"type": "live.event", "event": event, "via": group.split("-")[0]}

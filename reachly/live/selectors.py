@@ -53,6 +53,6 @@ def active_jobs(tenant_id: int) -> list[dict[str, Any]]:
         "id", "name", "status", "total_steps", "succeeded_steps", "failed_steps", "cancelled_steps", "last_seq"
     )
     return [
-        {"job": r["id"], "name": r["name"], "status": r["status"], "seq": r["last_seq"], "progress": progress(r)}
+        {"job": r["id"], "name": r["name"], "status": r["status"], "seq": r["last_seq"], "progress": progress(dict(r))}
         for r in rows
     ]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -78,11 +79,13 @@ def record_failure(username: str, address: str) -> None:
         log.warning("sign-in throttle unavailable; failure not counted", exc_info=True)
 
 
-class ThrottledSignIn:
+class ThrottledSignIn(AuthenticationForm):
     """For Django's sign-in forms: refuse to check a password after too many
-    failures for the user name or the address, and count each failure."""
+    failures for the user name or the address, and count each failure.
+    Listed before the form it throttles (AdminAuthenticationForm is an
+    AuthenticationForm too, so the order of `clean` stays the same)."""
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         address = (self.request.META.get("REMOTE_ADDR") if self.request else "") or "?"
         wait = retry_after(username, address)

@@ -103,7 +103,7 @@ def bar_chart(
     width = max(2.0, slot * 0.7)
     bars = []
     for i, (day, total) in enumerate(zip(days, totals, strict=True)):
-        y = HEIGHT - BOTTOM
+        y: float = HEIGHT - BOTTOM
         segments = []
         for key, label in series:
             value = float(day[key])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import available_timezones
 
 from django import forms
@@ -47,10 +47,9 @@ class TimeInput(forms.TimeInput):
         super().__init__(attrs=attrs, format="%H:%M")
 
 
-def _no_nul(value: str) -> str:
+def _no_nul(value: str) -> None:
     if "\x00" in value:
         raise ValidationError("must not contain NUL characters")
-    return value
 
 
 # ---------------------------------------------------------------------------
@@ -90,9 +89,8 @@ class CampaignForm(forms.Form):
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["sender_accounts"].queryset = SenderAccount.objects.filter(tenant=tenant).defer(
-            "password", "session_state"
-        )
+        sender_accounts = cast(forms.ModelMultipleChoiceField, self.fields["sender_accounts"])
+        sender_accounts.queryset = SenderAccount.objects.filter(tenant=tenant).defer("password", "session_state")
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -101,7 +99,8 @@ class CampaignForm(forms.Form):
         return name
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("schedule_start"), data.get("schedule_end")
         if (
             (start is None) != (end is None)
@@ -200,7 +199,8 @@ class SenderAccountForm(forms.Form):
             self.fields["password"].help_text = "Leave empty to keep the stored password."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("working_hours_start"), data.get("working_hours_end")
         if start is not None and start == end:
             self.add_error("working_hours_end", "Working hours must not start and end at the same time.")
@@ -263,9 +263,11 @@ class SessionStateForm(forms.Form):
         self.required = required
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["state"] = None
-        upload, text = data.get("file"), data.get("text")
+        # text: the CharField's str ("" when empty; absent only with errors, returned below).
+        upload, text = data.get("file"), data.get("text") or ""
         if self.errors:
             return data
         if upload and text:

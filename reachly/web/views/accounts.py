@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,15 +11,15 @@ from reachly.campaigns import selectors, services
 from reachly.campaigns.errors import DomainError
 from reachly.campaigns.models import SenderAccount
 from reachly.web.forms import SenderAccountForm, SessionStateForm, apply_domain_error
-from reachly.web.tenancy import forbidden, tenant_page
+from reachly.web.tenancy import TenantRequest, forbidden, tenant_page
 
 
-def _account(request: HttpRequest, pk: int) -> SenderAccount:
+def _account(request: TenantRequest, pk: int) -> SenderAccount:
     return get_object_or_404(selectors.sender_accounts_for(request.tenant), pk=pk)
 
 
 @tenant_page
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: TenantRequest) -> HttpResponse:
     accounts = list(selectors.sender_accounts_for(request.tenant).order_by("name"))
     usage = selectors.sender_account_usage_today(accounts)
     rows = [{"account": a, "usage": usage[a.id], **selectors.sender_account_summary(a)} for a in accounts]
@@ -27,7 +27,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_page(write=True)
-def account_create(request: HttpRequest) -> HttpResponse:
+def account_create(request: TenantRequest) -> HttpResponse:
     form = SenderAccountForm(request.POST or None)
     session_form = SessionStateForm(request.POST or None, request.FILES or None, required=False)
     # Both forms are validated, so every error shows at once.
@@ -51,7 +51,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _detail(request: HttpRequest, account: SenderAccount, status: int = 200, **forms) -> HttpResponse:
+def _detail(request: TenantRequest, account: SenderAccount, status: int = 200, **forms) -> HttpResponse:
     usage = selectors.sender_account_usage_today([account])[account.id]
     context = {
         "account": account,
@@ -67,7 +67,7 @@ def _detail(request: HttpRequest, account: SenderAccount, status: int = 200, **f
 
 
 @tenant_page
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def account_detail(request: TenantRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
     if request.method != "POST":
         return _detail(request, account)
@@ -87,7 +87,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @tenant_page(write=True)
-def account_session(request: HttpRequest, pk: int) -> HttpResponse:
+def account_session(request: TenantRequest, pk: int) -> HttpResponse:
     """Store a new browser session (write-only: it is never shown again)."""
     account = _account(request, pk)
     form = SessionStateForm(request.POST, request.FILES)
@@ -101,7 +101,7 @@ def account_session(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @tenant_page(write=True)
-def account_session_clear(request: HttpRequest, pk: int) -> HttpResponse:
+def account_session_clear(request: TenantRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
     services.sender_account_update(account, session_state=None)
     messages.success(request, "Session forgotten. The next step signs in with the stored password.")
@@ -110,7 +110,7 @@ def account_session_clear(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @tenant_page(write=True)
-def account_status(request: HttpRequest, pk: int) -> HttpResponse:
+def account_status(request: TenantRequest, pk: int) -> HttpResponse:
     """Pause (its steps wait) or resume an account."""
     account = _account(request, pk)
     wanted = request.POST.get("status")
@@ -124,7 +124,7 @@ def account_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @tenant_page(write=True)
-def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def account_delete(request: TenantRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
     try:
         services.sender_account_delete(account)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -14,7 +14,7 @@ from reachly.campaigns.models import Campaign, Lead
 from reachly.orchestration.graph import GraphError
 from reachly.orchestration.models import JobStatus
 from reachly.web.forms import CampaignForm, LeadImportForm, StartJobForm, apply_domain_error
-from reachly.web.tenancy import tenant_page
+from reachly.web.tenancy import TenantRequest, tenant_page
 from reachly.web.views.base import is_fragment, live_config, paginate
 
 # Rows shown in a preview, and row errors kept for the page after an import.
@@ -23,18 +23,18 @@ ERRORS_SHOWN = 100
 IMPORT_RESULT_KEY = "reachly_import_result"
 
 
-def _campaign(request: HttpRequest, pk: int) -> Campaign:
+def _campaign(request: TenantRequest, pk: int) -> Campaign:
     return get_object_or_404(Campaign, pk=pk, tenant=request.tenant)
 
 
 @tenant_page
-def campaign_list(request: HttpRequest) -> HttpResponse:
+def campaign_list(request: TenantRequest) -> HttpResponse:
     campaigns = selectors.campaigns_for(request.tenant).prefetch_related("sender_accounts").order_by("-created_at")
     return render(request, "web/campaigns/list.html", {"page": paginate(request, campaigns)})
 
 
 @tenant_page(write=True)
-def campaign_create(request: HttpRequest) -> HttpResponse:
+def campaign_create(request: TenantRequest) -> HttpResponse:
     form = CampaignForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:
@@ -49,7 +49,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_page(write=True)
-def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_edit(request: TenantRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     form = CampaignForm(request.POST or None, tenant=request.tenant, initial=CampaignForm.initial_for(campaign))
     if request.method == "POST" and form.is_valid():
@@ -64,7 +64,7 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/campaigns/form.html", {"form": form, "campaign": campaign}, status=status)
 
 
-def _detail(request: HttpRequest, campaign: Campaign, status: int = 200, **extra) -> HttpResponse:
+def _detail(request: TenantRequest, campaign: Campaign, status: int = 200, **extra) -> HttpResponse:
     leads = Lead.objects.filter(campaign=campaign).order_by("id")
     lead_status = request.GET.get("status", "")
     if lead_status in Lead.Status.values:
@@ -94,13 +94,13 @@ def _detail(request: HttpRequest, campaign: Campaign, status: int = 200, **extra
 
 
 @tenant_page
-def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_detail(request: TenantRequest, pk: int) -> HttpResponse:
     return _detail(request, _campaign(request, pk))
 
 
 @require_POST
 @tenant_page(write=True)
-def lead_import_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_import_preview(request: TenantRequest, pk: int) -> HttpResponse:
     """A dry run: the detected columns, the first rows and every row error."""
     campaign = _campaign(request, pk)
     form = LeadImportForm(request.POST, request.FILES)
@@ -120,7 +120,7 @@ def lead_import_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @tenant_page(write=True)
-def lead_import(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_import(request: TenantRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     form = LeadImportForm(request.POST, request.FILES)
     if form.is_valid():
@@ -141,7 +141,7 @@ def lead_import(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @tenant_page(write=True)
-def campaign_start(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_start(request: TenantRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
     form = StartJobForm(request.POST)
     if form.is_valid():

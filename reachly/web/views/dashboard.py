@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from reachly.campaigns import selectors as campaign_selectors
 from reachly.ops.usage import tenant_usage
 from reachly.orchestration import selectors as job_selectors
-from reachly.web.tenancy import tenant_page
+from reachly.web.tenancy import TenantRequest, tenant_page
 from reachly.web.views.base import live_config
 
 
 @tenant_page
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     accounts = list(campaign_selectors.sender_accounts_for(tenant).order_by("name")[:20])
     usage = campaign_selectors.sender_account_usage_today(accounts)

@@ -8,14 +8,14 @@ event on the WebSocket (live.js), so two people watching see the same.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from reachly.orchestration import selectors, services, states
 from reachly.orchestration.models import Job, Step
 from reachly.web import graph
-from reachly.web.tenancy import tenant_page
+from reachly.web.tenancy import TenantRequest, tenant_page
 from reachly.web.views.base import json_error, live_config, paginate, wants_json
 
 # Events replayed into the log when the page opens.
@@ -23,12 +23,12 @@ LOG_BACKLOG = 50
 STATUS_FILTERS = ["running", "paused", "succeeded", "failed", "cancelled"]
 
 
-def _job(request: HttpRequest, pk: int) -> Job:
+def _job(request: TenantRequest, pk: int) -> Job:
     return get_object_or_404(Job.objects.select_related("campaign"), pk=pk, tenant=request.tenant)
 
 
 @tenant_page
-def job_list(request: HttpRequest) -> HttpResponse:
+def job_list(request: TenantRequest) -> HttpResponse:
     jobs = selectors.jobs_for(request.tenant).select_related("campaign").order_by("-created_at")
     status = request.GET.get("status", "")
     if status in STATUS_FILTERS:
@@ -79,7 +79,7 @@ def _graph_context(job: Job) -> dict:
 
 
 @tenant_page
-def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def job_detail(request: TenantRequest, pk: int) -> HttpResponse:
     # The job row first: the page shows the job as of its last_seq, and
     # live.js replays every event after that, so nothing falls in between.
     job = _job(request, pk)
@@ -98,7 +98,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @tenant_page
-def job_graph(request: HttpRequest, pk: int) -> HttpResponse:
+def job_graph(request: TenantRequest, pk: int) -> HttpResponse:
     """The graph alone: live.js fetches it once when the planner adds steps."""
     job = _job(request, pk)
     return render(request, "web/jobs/_graph.html", {"job": job, **_graph_context(job)})
@@ -110,7 +110,7 @@ DONE = {"pause": "Pausing", "resume": "Resuming", "cancel": "Cancelling"}
 
 @require_POST
 @tenant_page(write=True)
-def job_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def job_control(request: TenantRequest, pk: int, action: str) -> HttpResponse:
     if action not in CONTROLS:
         raise Http404("no such action")
     job = _job(request, pk)
@@ -130,7 +130,7 @@ def job_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @require_POST
 @tenant_page(write=True)
-def step_retry(request: HttpRequest, pk: int, step_pk: int) -> HttpResponse:
+def step_retry(request: TenantRequest, pk: int, step_pk: int) -> HttpResponse:
     job = _job(request, pk)
     step = get_object_or_404(Step, pk=step_pk, job=job)
     try:
@@ -149,7 +149,7 @@ def step_retry(request: HttpRequest, pk: int, step_pk: int) -> HttpResponse:
 
 @require_POST
 @tenant_page(write=True)
-def job_retry_failed(request: HttpRequest, pk: int) -> HttpResponse:
+def job_retry_failed(request: TenantRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
     try:
         retried = services.job_retry_failed(job, by=request.user)

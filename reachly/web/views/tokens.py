@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from reachly.tenants.models import ApiToken
 from reachly.tenants.services import api_token_create, api_token_revoke
 from reachly.web.forms import ApiTokenForm
-from reachly.web.tenancy import forbidden, tenant_page
+from reachly.web.tenancy import TenantRequest, forbidden, tenant_page
 
 
 @tenant_page
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: TenantRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     new_key = new_token = None
     status = 200
@@ -49,7 +49,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @tenant_page(write=True)
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: TenantRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, tenant=request.tenant)
     api_token_revoke(token)
     messages.success(request, f"Token “{token.name}” revoked. Requests with it now answer 401.")

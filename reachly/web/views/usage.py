@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from reachly.ops.usage import tenant_usage, tenant_usage_daily, tenant_usage_day
 from reachly.web.charts import bar_chart
 from reachly.web.forms import UsageDayForm
 from reachly.web.templatetags.web import money
-from reachly.web.tenancy import tenant_page
+from reachly.web.tenancy import TenantRequest, tenant_page
 
 DAYS = 30
 
 
 @tenant_page
-def usage(request: HttpRequest) -> HttpResponse:
+def usage(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     daily = tenant_usage_daily(tenant, days=DAYS)
     form = UsageDayForm(request.GET or None)
