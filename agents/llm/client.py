@@ -113,7 +113,7 @@ class LLM:
     @property
     def settings(self) -> dict[str, Any]:
         if self._settings is None:
-            self._settings = self.ctx.llm_settings()  # type: ignore[attr-defined]
+            self._settings = self.ctx.llm_settings()
         return self._settings
 
     # -- one completion ----------------------------------------------------
@@ -137,7 +137,7 @@ class LLM:
         return self.ctx.effect(
             effect_key,
             lambda: self._call(effect_key, task, context, variables, json_mode, max_tokens, history or []),
-            verify=lambda: self.ctx.llm_call_find(effect_key),  # type: ignore[attr-defined]
+            verify=lambda: self.ctx.llm_call_find(effect_key),
         )
 
     def _call(
@@ -150,7 +150,7 @@ class LLM:
         max_tokens: int | None,
         history: list[dict[str, str]],
     ) -> dict[str, Any]:
-        settings = self.ctx.llm_settings()  # type: ignore[attr-defined]
+        settings = self.ctx.llm_settings()
         self._settings = settings
         _check_budget(settings)
         try:
@@ -176,7 +176,7 @@ class LLM:
                 refusals.append(Refusal(link.name, f"answered 429, skipped for {cooling:.0f}s", cooling, True))
                 continue
             try:
-                refund = self.ctx.llm_tokens_acquire(link.name, reserve, settings["tokens_per_minute"])  # type: ignore[attr-defined]
+                refund = self.ctx.llm_tokens_acquire(link.name, reserve, settings["tokens_per_minute"])
             except RateLimited as denied:
                 if denied.retry_after < 0:
                     refusals.append(Refusal(link.name, f"{reserve} tokens exceed {denied.scope}", None, False, False))
@@ -189,7 +189,7 @@ class LLM:
                 completion = link.provider.complete(request, link.model)
             except ProviderError as exc:
                 refund()
-                self.ctx.llm_call_record(  # type: ignore[attr-defined]
+                self.ctx.llm_call_record(
                     task=task,
                     provider=link.name,
                     model=link.model,
@@ -209,7 +209,7 @@ class LLM:
             cost = pricing.cost(
                 completion.model, completion.prompt_tokens, completion.completion_tokens, settings.get("prices")
             )
-            return self.ctx.llm_call_record(  # type: ignore[attr-defined]
+            return self.ctx.llm_call_record(
                 task=task,
                 provider=link.name,
                 model=completion.model,
