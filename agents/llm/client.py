@@ -32,6 +32,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -232,7 +233,7 @@ class LLM:
         context: dict[str, Any],
         *,
         schema: dict[str, Any],
-        check=None,
+        check: Callable[[dict[str, Any]], Iterable[str]] | None = None,
         variables: dict[str, Any] | None = None,
         max_tokens: int | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -252,12 +253,12 @@ class LLM:
                 f"{key}:{n}", task, context, variables=variables, json_mode=True, max_tokens=max_tokens, history=history
             )
             data, errors = parse_json(answer["text"])
-            if data is not None:
+            if data is not None:  # else `errors` says why it is not JSON
                 errors = schema_errors(validator, data)
                 if not errors and check is not None:
                     errors = list(check(data))
-            if not errors:
-                return data, answer
+                if not errors:
+                    return data, answer
             self.ctx.safe_point()
             history = [
                 {"role": "assistant", "content": answer["text"][:8000]},
@@ -321,13 +322,15 @@ def parse_json(text: str) -> tuple[dict[str, Any] | None, list[str]]:
         except ValueError:
             data = None
         if data is None:
-            return None, [f"the answer is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"]
+            # A ValueError that is no JSONDecodeError: an integer too long to convert.
+            why = f"{exc.msg} at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else exc
+            return None, [f"the answer is not JSON ({why})"]
     if not isinstance(data, dict):
         return None, [f"the answer must be a JSON object, not {type(data).__name__}"]
     return data, []
 
 
-def json_path(path) -> str:
+def json_path(path: Iterable[str | int]) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
