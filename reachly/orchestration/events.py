@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -138,7 +138,8 @@ def _wire(job: dict[str, Any], seq: int, event: NewEvent, ts: datetime) -> dict[
     }
 
 
-def progress(job: dict[str, Any]) -> dict[str, Any]:
+def progress(job: Mapping[str, Any]) -> dict[str, Any]:
+    """A job row's progress (a dict, or a .values() row: only read)."""
     total = job["total_steps"] or 0
     done = job["succeeded_steps"]
     return {
