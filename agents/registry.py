@@ -199,4 +199,5 @@ def implementation(role: str) -> Agent:
     """The agent instance for a role (one per process, created on first use)."""
     module_name, _, cls_name = get(role).implementation.partition(":")
     module = importlib.import_module(module_name)
-    return getattr(module, cls_name)()
+    agent: Agent = getattr(module, cls_name)()
+    return agent

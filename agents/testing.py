@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 from typing import Any
 
 from agents.base import AgentError, PermanentError, StepContext
@@ -39,8 +40,8 @@ class TestAgent:
 
                 ctx.effect(
                     f"item:{item}",
-                    lambda item=item: testing_sink.record(ctx.step_id, ctx.job_id, item),
-                    verify=lambda item=item: testing_sink.find(ctx.step_id, item),
+                    partial(testing_sink.record, ctx.step_id, ctx.job_id, item),
+                    verify=partial(testing_sink.find, ctx.step_id, item),
                 )
             if sleep:
                 time.sleep(sleep)  # the "action": not interruptible, like a page load

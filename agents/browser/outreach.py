@@ -36,9 +36,10 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from playwright.sync_api import Error as PlaywrightError
@@ -59,6 +60,7 @@ from agents.browser.sites import (
 from agents.egress import current_policy
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 INVITE, FOLLOW_UP = "invite", "follow_up"
 # A step yields its worker slot after this share of the step time limit and
@@ -159,12 +161,25 @@ class _Run:
         self.plan = plan
         self.account = account
         self.site_cls = site_cls
-        self.site: Site | None = None
-        self.browser: browser_pool.BrowserSession | None = None
+        # Set inside `execute`'s browser session, the only place they are used.
+        self._site: Site | None = None
+        self._browser: browser_pool.BrowserSession | None = None
         self.results: dict[str, dict[str, Any]] = dict(ctx.state.get("results", {}))
         self.wait_until: float | None = ctx.state.get("wait_until")
         self.started = time.monotonic()
         self.texts, self.text_source = self._texts()
+
+    @property
+    def site(self) -> Site:
+        if self._site is None:
+            raise RuntimeError("the site is open only inside the browser session")
+        return self._site
+
+    @property
+    def browser(self) -> browser_pool.BrowserSession:
+        if self._browser is None:
+            raise RuntimeError("the browser is open only inside the browser session")
+        return self._browser
 
     # -- the run ---------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
@@ -174,10 +189,10 @@ class _Run:
         try:
             # The network's own origin is operator configuration (trusted);
             # anything else the pages load must be public.
-            policy = current_policy(trusted=[self.site_cls.base_url()])
+            policy = current_policy(trusted=[self.site_cls.configured_url()])
             with pool.session(key, load=ctx.session_load, save=ctx.session_save, policy=policy) as browser:
-                self.browser = browser
-                self.site = self.site_cls(browser.page, self.site_cls.base_url())
+                self._browser = browser
+                self._site = self.site_cls(browser.page, self.site_cls.configured_url())
                 waiting: list[int] = []
                 for lead_id in self.plan.lead_ids:
                     if str(lead_id) in self.results:
@@ -186,6 +201,7 @@ class _Run:
                     if browser.maybe_recycle():
                         self.site.page = browser.page
                     lead = leads.get(lead_id)
+                    outcome: dict[str, Any] | None
                     if lead is None:
                         outcome = {"status": "failed", "detail": "no such lead in this tenant"}
                     elif self.plan.action == INVITE:
@@ -278,7 +294,7 @@ class _Run:
         return (default_note(lead) if self.plan.action == INVITE else default_message(lead)), "default"
 
     # -- site actions ------------------------------------------------------------
-    def _signed_in(self, action):
+    def _signed_in(self, action: Callable[[], T]) -> T:
         """Run a site action; if the session is gone, sign in and run it again."""
         try:
             return action()

@@ -35,7 +35,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
@@ -185,7 +185,8 @@ class BrowserSession:
         return True
 
     def storage_state(self) -> dict[str, Any]:
-        return self.context.storage_state()
+        # Playwright's StorageState TypedDict, handled here as plain JSON data.
+        return cast("dict[str, Any]", self.context.storage_state())
 
     def save(self) -> dict[str, Any] | None:
         """Write the context's cookies and local storage through the step's

@@ -34,6 +34,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from agents.base import AgentError, PermanentError, RateLimited, StepContext
@@ -69,7 +70,13 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def verify(
-    secret: str, timestamp: str, signature: str, body: bytes, *, tolerance: int = TOLERANCE_SECONDS, now=None
+    secret: str,
+    timestamp: str,
+    signature: str,
+    body: bytes,
+    *,
+    tolerance: int = TOLERANCE_SECONDS,
+    now: float | None = None,
 ) -> bool:
     """The receiver's check (the README's recipe): fresh timestamp, matching HMAC."""
     try:
@@ -163,9 +170,7 @@ class WebhookDelivery:
             ctx.acquire("deliver")
             reply = ctx.effect(
                 f"tenant:webhook:{delivery_id}",
-                lambda d=delivery_id, k=kind, p=payload: self._send(
-                    ctx, target, d, k, p, policy=policy, timeout=timeout
-                ),
+                partial(self._send, ctx, target, delivery_id, kind, payload, policy=policy, timeout=timeout),
             )
             statuses.append(int(reply["status"]))
             ctx.checkpoint({"next": index + 1, "statuses": statuses[-100:], "throttled": 0})

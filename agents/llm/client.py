@@ -32,6 +32,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -113,7 +114,7 @@ class LLM:
     @property
     def settings(self) -> dict[str, Any]:
         if self._settings is None:
-            self._settings = self.ctx.llm_settings()  # type: ignore[attr-defined]
+            self._settings = self.ctx.llm_settings()
         return self._settings
 
     # -- one completion ----------------------------------------------------
@@ -137,7 +138,7 @@ class LLM:
         return self.ctx.effect(
             effect_key,
             lambda: self._call(effect_key, task, context, variables, json_mode, max_tokens, history or []),
-            verify=lambda: self.ctx.llm_call_find(effect_key),  # type: ignore[attr-defined]
+            verify=lambda: self.ctx.llm_call_find(effect_key),
         )
 
     def _call(
@@ -150,7 +151,7 @@ class LLM:
         max_tokens: int | None,
         history: list[dict[str, str]],
     ) -> dict[str, Any]:
-        settings = self.ctx.llm_settings()  # type: ignore[attr-defined]
+        settings = self.ctx.llm_settings()
         self._settings = settings
         _check_budget(settings)
         try:
@@ -176,7 +177,7 @@ class LLM:
                 refusals.append(Refusal(link.name, f"answered 429, skipped for {cooling:.0f}s", cooling, True))
                 continue
             try:
-                refund = self.ctx.llm_tokens_acquire(link.name, reserve, settings["tokens_per_minute"])  # type: ignore[attr-defined]
+                refund = self.ctx.llm_tokens_acquire(link.name, reserve, settings["tokens_per_minute"])
             except RateLimited as denied:
                 if denied.retry_after < 0:
                     refusals.append(Refusal(link.name, f"{reserve} tokens exceed {denied.scope}", None, False, False))
@@ -189,7 +190,7 @@ class LLM:
                 completion = link.provider.complete(request, link.model)
             except ProviderError as exc:
                 refund()
-                self.ctx.llm_call_record(  # type: ignore[attr-defined]
+                self.ctx.llm_call_record(
                     task=task,
                     provider=link.name,
                     model=link.model,
@@ -209,7 +210,7 @@ class LLM:
             cost = pricing.cost(
                 completion.model, completion.prompt_tokens, completion.completion_tokens, settings.get("prices")
             )
-            return self.ctx.llm_call_record(  # type: ignore[attr-defined]
+            return self.ctx.llm_call_record(
                 task=task,
                 provider=link.name,
                 model=completion.model,
@@ -232,7 +233,7 @@ class LLM:
         context: dict[str, Any],
         *,
         schema: dict[str, Any],
-        check=None,
+        check: Callable[[dict[str, Any]], Iterable[str]] | None = None,
         variables: dict[str, Any] | None = None,
         max_tokens: int | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -252,12 +253,12 @@ class LLM:
                 f"{key}:{n}", task, context, variables=variables, json_mode=True, max_tokens=max_tokens, history=history
             )
             data, errors = parse_json(answer["text"])
-            if data is not None:
+            if data is not None:  # else `errors` says why it is not JSON
                 errors = schema_errors(validator, data)
                 if not errors and check is not None:
                     errors = list(check(data))
-            if not errors:
-                return data, answer
+                if not errors:
+                    return data, answer
             self.ctx.safe_point()
             history = [
                 {"role": "assistant", "content": answer["text"][:8000]},
@@ -321,13 +322,15 @@ def parse_json(text: str) -> tuple[dict[str, Any] | None, list[str]]:
         except ValueError:
             data = None
         if data is None:
-            return None, [f"the answer is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"]
+            # A ValueError that is no JSONDecodeError: an integer too long to convert.
+            why = f"{exc.msg} at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else exc
+            return None, [f"the answer is not JSON ({why})"]
     if not isinstance(data, dict):
         return None, [f"the answer must be a JSON object, not {type(data).__name__}"]
     return data, []
 
 
-def json_path(path) -> str:
+def json_path(path: Iterable[str | int]) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

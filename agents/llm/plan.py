@@ -18,6 +18,7 @@ outreach steps. Steps are dicts in the API's format (graph.from_dicts).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from agents import registry
@@ -109,7 +110,7 @@ def schema(agents: list[str] | None = None) -> dict[str, Any]:
 
 
 def check(
-    steps: list[dict[str, Any]], *, leads: list[int], sender_accounts: list[int], taken_keys: list[str] = ()
+    steps: list[dict[str, Any]], *, leads: list[int], sender_accounts: list[int], taken_keys: Sequence[str] = ()
 ) -> list[str]:
     """What is wrong with a schema-valid graph for this campaign, by
     `steps[i].field`: the graph (keys, dependencies, cycles), and that it

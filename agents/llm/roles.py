@@ -101,7 +101,7 @@ class ActivityPlanner:
         leads = [int(x) for x in inp["leads"]]
         accounts = [int(x) for x in inp.get("sender_accounts", [])]
         batch_size = int(inp.get("batch_size") or 5)
-        taken = ctx.job_step_keys()  # type: ignore[attr-defined]
+        taken = ctx.job_step_keys()
         context = {
             "campaign": inp["campaign"],
             "brief": inp.get("brief", ""),
@@ -127,7 +127,7 @@ class ActivityPlanner:
         )
         steps = data["steps"]
         try:
-            keys = ctx.effect("plan:extend", lambda: ctx.job_extend(steps))  # type: ignore[attr-defined]
+            keys = ctx.effect("plan:extend", lambda: ctx.job_extend(steps))
         except GraphError as exc:
             raise PermanentError(f"the planned graph was refused: {exc}", details={"errors": exc.errors}) from None
         return {
@@ -190,7 +190,7 @@ class DataAnalyst:
     """Summarises a job's results and metrics."""
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
-        metrics = ctx.job_summary()  # type: ignore[attr-defined]
+        metrics = ctx.job_summary()
         data, answer = LLM(ctx).complete_json("summary", "analyst.summary", {"summary": metrics}, schema=SUMMARY_SCHEMA)
         return {
             "headline": data["headline"],

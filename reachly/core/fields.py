@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.db import models
 
 from reachly.core import crypto
 
+# django-stubs makes fields generic in (value set, value read); Django's
+# classes cannot be subscripted at run time (no django_stubs_ext there).
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
 
-class EncryptedJSONField(models.BinaryField):
+    _BinaryField = models.BinaryField[Any, Any]  # any JSON value in and out
+    _URLField = models.URLField[str | Combinable, str]
+else:
+    _BinaryField = models.BinaryField
+    _URLField = models.URLField
+
+
+class EncryptedJSONField(_BinaryField):
     """A JSON value stored Fernet-encrypted (see reachly.core.crypto).
 
     Never shown in forms or the admin (editable=False); read it through the
@@ -38,10 +50,20 @@ class EncryptedJSONField(models.BinaryField):
         return super().get_db_prep_value(token, connection, prepared)
 
 
-class URLField(models.URLField):
+class URLField(_URLField):
     """A URL field whose forms assume https:// for a URL typed without a
     scheme (Django 6's default; silences its deprecation warning now)."""
 
-    def formfield(self, **kwargs: Any) -> Any:
+    def formfield(
+        self,
+        form_class: type[forms.Field] | None = None,
+        choices_form_class: type[forms.ChoiceField] | None = None,
+        **kwargs: Any,
+    ) -> forms.Field | None:
+        # Passed on only when given: models.URLField's own default form class stays.
+        if form_class is not None:
+            kwargs["form_class"] = form_class
+        if choices_form_class is not None:
+            kwargs["choices_form_class"] = choices_form_class
         kwargs.setdefault("assume_scheme", "https")
         return super().formfield(**kwargs)

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.05, what: str = "") -> object:
@@ -43,7 +44,7 @@ class Child:
     """A child process with its log file."""
 
     name: str
-    proc: subprocess.Popen
+    proc: subprocess.Popen[bytes]
     log: Path
     queues: list[str] = field(default_factory=list)
 

@@ -13,11 +13,11 @@ import redis
 from django.conf import settings
 
 _lock = threading.Lock()
-_client: redis.Redis | None = None
+_client: redis.Redis[bytes] | None = None
 _client_pid: int | None = None
 
 
-def client() -> redis.Redis:
+def client() -> redis.Redis[bytes]:
     """The process's Redis client (re-created after fork)."""
     global _client, _client_pid
     if _client is None or _client_pid != os.getpid():
@@ -38,7 +38,8 @@ def client() -> redis.Redis:
 
 def key(*parts: object) -> str:
     """A namespaced key: `<REACHLY_REDIS_PREFIX><part>:<part>...`."""
-    return settings.REACHLY_REDIS_PREFIX + ":".join(str(p) for p in parts)
+    prefix: str = settings.REACHLY_REDIS_PREFIX
+    return prefix + ":".join(str(p) for p in parts)
 
 
 def reset() -> None:

@@ -8,6 +8,7 @@ cannot express. Everything else uses the ORM.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -42,9 +43,13 @@ def fetchone(sql: str, params: Any = None) -> dict[str, Any] | None:
 def execute(sql: str, params: Any = None) -> int:
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        return cur.rowcount
+        count: int = cur.rowcount
+        return count
 
 
-def db_now():
+def db_now() -> datetime:
     """The database's clock (statement time): what due times are compared with."""
-    return fetchone("SELECT statement_timestamp() AS now")["now"]
+    row = fetchone("SELECT statement_timestamp() AS now")
+    assert row is not None  # the query always returns one row
+    now: datetime = row["now"]
+    return now

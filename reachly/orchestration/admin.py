@@ -8,11 +8,15 @@ operator as `by`, so the job's events and the AuditLog both say who did it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
+
 from django.contrib import admin, messages
-from django.db.models import Count, Exists, OuterRef
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.contrib.admin.utils import flatten_fieldsets
+from django.db.models import Count, Exists, Model, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -32,6 +36,12 @@ from reachly.ops.selectors import audit_for
 from reachly.orchestration import services
 from reachly.orchestration.models import Effect, Event, Job, RateLimit, Step, StepAttempt, StepStatus, UsageCounter
 
+# django-stubs makes admin classes generic; Django's cannot be subscripted at run time.
+if TYPE_CHECKING:
+    _StepAttemptInline = admin.TabularInline[StepAttempt, Step]
+else:
+    _StepAttemptInline = admin.TabularInline
+
 # ---------------------------------------------------------------------------
 # Filters
 # ---------------------------------------------------------------------------
@@ -43,10 +53,10 @@ class AgentFilter(admin.SimpleListFilter):
     title = "agent"
     parameter_name = "agent"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [(role, role) for role in registry.roles()]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if not self.value():
             return queryset
         if queryset.model is Job:
@@ -67,7 +77,11 @@ JOB_CONTROLS = {
 }
 
 
-def _job_control(request, jobs, name: str) -> list[Job]:
+# run_service_action (reachly.ops.adminkit) hands each object back as a Model:
+# here they are the jobs or steps it was given, hence the casts.
+
+
+def _job_control(request: HttpRequest, jobs: Iterable[Job], name: str) -> list[Model]:
     service, action, verb = JOB_CONTROLS[name]
     if name == "retry_failed":
         return _retry_failed(request, jobs)
@@ -76,12 +90,12 @@ def _job_control(request, jobs, name: str) -> list[Job]:
         jobs,
         action=action,
         verb=verb,
-        call=lambda job: service(job, by=request.user),
-        details=lambda job, _result: {"status": job.status},
+        call=lambda job: service(cast(Job, job), by=request.user),
+        details=lambda job, _result: {"status": cast(Job, job).status},
     )
 
 
-def _retry_failed(request, jobs) -> list[Job]:
+def _retry_failed(request: HttpRequest, jobs: Iterable[Job]) -> list[Model]:
     with_failures = [job for job in jobs if job.failed_steps]
     for job in jobs:
         if not job.failed_steps:
@@ -91,7 +105,7 @@ def _retry_failed(request, jobs) -> list[Job]:
         with_failures,
         action="job.retry_failed",
         verb="Retried the failed steps of",
-        call=lambda job: services.job_retry_failed(job, by=request.user),
+        call=lambda job: services.job_retry_failed(cast(Job, job), by=request.user),
         details=lambda _job, steps: {"steps": [s.id for s in steps]},
     )
 
@@ -142,7 +156,7 @@ class JobAdmin(ReadOnlyAdmin):
         "audit_trail",
     ]
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         # The change page is where the control buttons live; nothing is editable.
         return request.user.has_perm("orchestration.change_job")
 
@@ -190,22 +204,22 @@ class JobAdmin(ReadOnlyAdmin):
     # -- controls -------------------------------------------------------------
 
     @admin.action(description="Pause the selected jobs", permissions=["change"])
-    def pause(self, request, queryset):
+    def pause(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         _job_control(request, queryset, "pause")
 
     @admin.action(description="Resume the selected jobs", permissions=["change"])
-    def resume(self, request, queryset):
+    def resume(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         _job_control(request, queryset, "resume")
 
     @admin.action(description="Cancel the selected jobs", permissions=["change"])
-    def cancel(self, request, queryset):
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         _job_control(request, queryset, "cancel")
 
     @admin.action(description="Retry the failed steps of the selected jobs", permissions=["change"])
-    def retry_failed(self, request, queryset):
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         _job_control(request, queryset, "retry_failed")
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         return [
             path(
                 "<path:object_id>/control/<str:control>/",
@@ -215,7 +229,7 @@ class JobAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def control_view(self, request, object_id: str, control: str):
+    def control_view(self, request: HttpRequest, object_id: str, control: str) -> HttpResponse:
         """The buttons of the job's page: POST only, same services as the actions."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -225,7 +239,9 @@ class JobAdmin(ReadOnlyAdmin):
         _job_control(request, [job], control)
         return HttpResponseRedirect(reverse("admin:orchestration_job_change", args=[job.pk]))
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
             "job_controls": [
@@ -247,18 +263,22 @@ class JobAdmin(ReadOnlyAdmin):
 # ---------------------------------------------------------------------------
 
 
-class StepAttemptInline(admin.TabularInline):
+STEP_ATTEMPT_FIELDS = ("fencing_token", "worker", "outcome", "started_at", "finished_at", "error_text")
+
+
+class StepAttemptInline(_StepAttemptInline):
     model = StepAttempt
     extra = 0
     can_delete = False
-    fields = ["fencing_token", "worker", "outcome", "started_at", "finished_at", "error_text"]
-    readonly_fields = fields
+    fields = STEP_ATTEMPT_FIELDS
+    readonly_fields = STEP_ATTEMPT_FIELDS
     ordering = ["-started_at"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Step | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    # `obj` is the parent step (the stubs' BaseModelAdmin says the attempt).
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     @admin.display(description="error")
@@ -327,19 +347,21 @@ class StepAdmin(ReadOnlyAdmin):
         ("Times", {"fields": ["created_at", "enqueued_at", "started_at", "finished_at"]}),
     ]
     # Steps change only through the control plane: every field is read-only.
-    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
+    readonly_fields = flatten_fieldsets(fieldsets)
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Step]:
         qs = super().get_queryset(request)
-        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+        if request.resolver_match and (request.resolver_match.url_name or "").endswith("changelist"):
             # The list never shows the (possibly large) JSON columns.
             qs = qs.defer("input", "output", "checkpoint", "error", "downstream")
         return qs
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Step | None = None) -> bool:
         return request.user.has_perm("orchestration.change_step")
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         # Read-only: a step changes through the retry action only.
         extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
         return super().change_view(request, object_id, form_url, extra_context)
@@ -386,7 +408,7 @@ class StepAdmin(ReadOnlyAdmin):
         return pretty_json(step.output)
 
     @admin.action(description="Retry the selected failed steps", permissions=["change"])
-    def retry(self, request, queryset):
+    def retry(self, request: HttpRequest, queryset: QuerySet[Step]) -> None:
         failed = list(queryset.filter(status=StepStatus.FAILED).select_related("job"))
         skipped = queryset.exclude(status=StepStatus.FAILED).count()
         if skipped:
@@ -396,13 +418,17 @@ class StepAdmin(ReadOnlyAdmin):
             failed,
             action="step.retry",
             verb="Retried",
-            call=lambda step: services.step_retry(step, by=request.user),
+            call=lambda step: services.step_retry(cast(Step, step), by=request.user),
         )
 
 
 # ---------------------------------------------------------------------------
 # Events, effects, limits, usage
 # ---------------------------------------------------------------------------
+
+
+EVENT_FIELDS = ("job", "seq", "type", "step", "tenant", "ts", "data_pretty")
+EFFECT_FIELDS = ("key", "state", "tenant", "job", "step", "fencing_token", "created_at", "done_at", "result_pretty")
 
 
 @admin.register(Event)
@@ -413,8 +439,8 @@ class EventAdmin(ReadOnlyAdmin):
     raw_id_fields = ["job", "tenant", "step"]
     search_fields = ["=job__id", "type"]
     show_full_result_count = False
-    fields = ["job", "seq", "type", "step", "tenant", "ts", "data_pretty"]
-    readonly_fields = fields
+    fields = EVENT_FIELDS
+    readonly_fields = EVENT_FIELDS
 
     @admin.display(description="summary")
     def summary(self, event: Event) -> str:
@@ -436,8 +462,8 @@ class EffectAdmin(ReadOnlyAdmin):
     list_select_related = ["tenant", "job", "step"]
     search_fields = ["key"]
     show_full_result_count = False
-    fields = ["key", "state", "tenant", "job", "step", "fencing_token", "created_at", "done_at", "result_pretty"]
-    readonly_fields = fields
+    fields = EFFECT_FIELDS
+    readonly_fields = EFFECT_FIELDS
 
     @admin.display(description="result")
     def result_pretty(self, effect: Effect) -> str:
@@ -464,12 +490,12 @@ class RateLimitAdmin(AuditedModelAdmin):
     search_fields = ["name", "agent", "action", "provider"]
     autocomplete_fields = ["tenant", "sender_account"]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RateLimit]:
         return super().get_queryset(request).defer("sender_account__password", "sender_account__session_state")
 
 
 @admin.register(UsageCounter)
-class UsageCounterAdmin(TotalsMixin, ReadOnlyAdmin):
+class UsageCounterAdmin(TotalsMixin, ReadOnlyAdmin):  # type: ignore[misc]  # adminkit's TotalsMixin types change_list_template as a plain str
     list_display = ["tenant", "agent", "month", "steps", "actions", "llm_tokens", "llm_cost"]
     list_filter = ["month", "agent", ("tenant", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["tenant"]

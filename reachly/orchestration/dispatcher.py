@@ -45,7 +45,7 @@ from agents import registry
 from reachly.core import redis as rds
 from reachly.core import sql
 from reachly.orchestration import publish, signals, usage
-from reachly.tenants.selectors import allocations
+from reachly.tenants.selectors import Allocation, allocations
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,8 @@ def _per_message(role: str, admitted: int) -> int:
     if not registry.get(role).batchable or admitted < 2:
         return 1
     slots = _consumer_slots(role)
-    return max(1, min(settings.REACHLY_MESSAGE_BATCH, -(-admitted // max(1, slots))))
+    batch: int = settings.REACHLY_MESSAGE_BATCH
+    return max(1, min(batch, -(-admitted // max(1, slots))))
 
 
 _slots_cache: dict[str, tuple[float, int]] = {}
@@ -181,7 +182,8 @@ def _consumer_slots(role: str) -> int:
 
 
 def _min_batch() -> int:
-    return max(1, settings.REACHLY_QUEUE_DEPTH // 2)
+    depth: int = settings.REACHLY_QUEUE_DEPTH
+    return max(1, depth // 2)
 
 
 def roles_with_due_work() -> list[str]:
@@ -198,7 +200,9 @@ def roles_with_due_work() -> list[str]:
 
 def _enqueued(role: str) -> int:
     row = sql.fetchone("SELECT count(*) AS n FROM orchestration_step WHERE agent = %s AND status = 'enqueued'", [role])
-    return row["n"]
+    assert row is not None  # count(*) returns one row
+    n: int = row["n"]
+    return n
 
 
 def _active_per_tenant(role: str, tenant_ids: list[int]) -> dict[int, int]:
@@ -219,7 +223,7 @@ def _choose(role: str, candidates: list[Candidate], room: int) -> list[Candidate
     active = _active_per_tenant(role, tenant_ids)
     used = usage.steps_this_month(tenant_ids)
     used_agent = {t: used.get((t, role), 0) for t in tenant_ids}
-    used_total = defaultdict(int)
+    used_total: defaultdict[int, int] = defaultdict(int)
     for (tenant, _agent), n in used.items():
         used_total[tenant] += n
     served = _served(role)
@@ -252,6 +256,7 @@ def _choose(role: str, candidates: list[Candidate], room: int) -> list[Candidate
             _defer_tenant(role, c.tenant_id, reason, until)
             deferred.add(c.tenant_id)
             continue
+        assert alloc is not None  # _not_admissible gave a reason for a missing one
         if active.get(c.tenant_id, 0) >= alloc.max_concurrent:
             continue  # a completion of this tenant's step triggers the next pass
         if c.lane and c.lane in lanes_taken:
@@ -266,10 +271,10 @@ def _choose(role: str, candidates: list[Candidate], room: int) -> list[Candidate
     return chosen
 
 
-_alloc_cache: dict[tuple[int, str], tuple[float, Any]] = {}
+_alloc_cache: dict[tuple[int, str], tuple[float, Allocation]] = {}
 
 
-def _allocations(tenant_ids: list[int], role: str) -> dict:
+def _allocations(tenant_ids: list[int], role: str) -> dict[tuple[int, str], Allocation]:
     """Allocations, cached per process for REACHLY_LIMIT_RULES_TTL seconds:
     read on every pass, changed by an operator now and then (~30% of a
     pass's cost when read each time)."""
@@ -282,7 +287,9 @@ def _allocations(tenant_ids: list[int], role: str) -> dict:
     return {(t, role): _alloc_cache[(t, role)][1] for t in tenant_ids if (t, role) in _alloc_cache}
 
 
-def _not_admissible(alloc, used_agent: int, used_total: int, c: Candidate) -> tuple[str, datetime | None]:
+def _not_admissible(
+    alloc: Allocation | None, used_agent: int, used_total: int, c: Candidate
+) -> tuple[str, datetime | None]:
     if alloc is None or not alloc.tenant_active:
         return WAIT_SUSPENDED, c.now + RECHECK
     if not alloc.enabled:
@@ -400,7 +407,7 @@ def _mark_served(role: str, tenant_ids: set[int]) -> None:
     now_ms = int(timezone.now().timestamp() * 1000)
     key = rds.key("dispatch", "served", role)
     pipe = rds.client().pipeline(transaction=False)
-    pipe.hset(key, mapping={t: now_ms for t in tenant_ids})
+    pipe.hset(key, mapping={str(t): now_ms for t in tenant_ids})  # redis-py sends an int key as str(int)
     pipe.expire(key, 86400)
     pipe.execute()
 

@@ -40,7 +40,8 @@ def once(
 ) -> T:
     row = sql.fetchone("SELECT state, result FROM orchestration_effect WHERE key = %s", [key])
     if row and row["state"] == "done":
-        return row["result"]
+        recorded: T = row["result"]  # the JSON of what `fn` returned in an earlier run
+        return recorded
     if row and verify is not None:
         found = verify()
         if found is not None:
@@ -63,7 +64,8 @@ def once(
         # Either our lease is gone, or the effect got done meanwhile.
         row = sql.fetchone("SELECT state, result FROM orchestration_effect WHERE key = %s", [key])
         if row and row["state"] == "done":
-            return row["result"]
+            recorded = row["result"]
+            return recorded
         raise LeaseLost(f"lease lost before effect {key}")
     result = fn()
     _done(key, result)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +34,9 @@ class NewEvent:
 EventsArg = list[NewEvent] | Callable[[dict[str, Any]], list[NewEvent]]
 
 
-def emit(job_id: int, events: EventsArg, *, job_updates: str = "", params: dict | None = None) -> dict:
+def emit(
+    job_id: int, events: EventsArg, *, job_updates: str = "", params: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Record events for a job, in one transaction with the caller's change.
 
     `job_updates` is extra SQL for the job row's SET clause (progress
@@ -100,7 +102,7 @@ def publish_after_commit(rows: list[dict[str, Any]]) -> None:
     transaction.on_commit(lambda: _publish(published))
 
 
-def record(job: dict, events: list[NewEvent]) -> None:
+def record(job: dict[str, Any], events: list[NewEvent]) -> None:
     """Insert events numbered up to `job["last_seq"]`, which the caller has
     already bumped by len(events) in this transaction; hand them to the
     in-transaction subscribers now and publish them after commit."""
@@ -123,7 +125,7 @@ def record(job: dict, events: list[NewEvent]) -> None:
     transaction.on_commit(lambda: _publish(published))
 
 
-def _wire(job: dict, seq: int, event: NewEvent, ts: datetime) -> dict[str, Any]:
+def _wire(job: dict[str, Any], seq: int, event: NewEvent, ts: datetime) -> dict[str, Any]:
     """The event as clients receive it (shared/DESIGN.md, WebSocket contract)."""
     return {
         "type": event.type,
@@ -136,7 +138,8 @@ def _wire(job: dict, seq: int, event: NewEvent, ts: datetime) -> dict[str, Any]:
     }
 
 
-def progress(job: dict) -> dict[str, Any]:
+def progress(job: Mapping[str, Any]) -> dict[str, Any]:
+    """A job row's progress (a dict, or a .values() row: only read)."""
     total = job["total_steps"] or 0
     done = job["succeeded_steps"]
     return {

@@ -64,11 +64,13 @@ class Outcome:
 def backoff(attempt: int) -> float:
     """Seconds before retry number `attempt` (1-based): exponential with
     "equal jitter", so retries spread out but never come back immediately."""
-    ceiling = min(settings.REACHLY_RETRY_MAX_SECONDS, settings.REACHLY_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+    ceiling: float = min(settings.REACHLY_RETRY_MAX_SECONDS, settings.REACHLY_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def _step_event(step: dict, status: str, job_progress: dict | None = None, **extra: Any) -> NewEvent:
+def _step_event(
+    step: dict[str, Any], status: str, job_progress: dict[str, Any] | None = None, **extra: Any
+) -> NewEvent:
     data = {"key": step["key"], "agent": step["agent"], "status": status, **extra}
     if job_progress is not None:
         data["progress"] = job_progress
@@ -286,7 +288,7 @@ def fail(step_id: int, token: int, attempts: int, error: dict[str, Any], retryab
         return _after_failure(step, error)
 
 
-def _after_failure(step: dict, error: dict[str, Any]) -> Outcome:
+def _after_failure(step: dict[str, Any], error: dict[str, Any]) -> Outcome:
     """Events and job bookkeeping once a step failed or was scheduled to retry."""
     if step["status"] == "ready":
         emit(
@@ -321,6 +323,7 @@ def _maybe_fail_job(job_id: int) -> None:
         "SELECT EXISTS (SELECT 1 FROM orchestration_step WHERE job_id = %s AND status = ANY(%s)) AS busy",
         [job_id, list(WAITING_STATUSES)],
     )
+    assert busy is not None  # SELECT EXISTS returns one row
     if not busy["busy"]:
         _finish_job(job_id, "failed", "one or more steps failed")
 
@@ -424,7 +427,11 @@ def reap_expired(batch: int = 200) -> list[Outcome]:
             [batch],
         )
         for row in expired:
-            error = {"type": "LeaseExpired", "message": "worker lost: the step's lease expired", "retryable": True}
+            error: dict[str, Any] = {
+                "type": "LeaseExpired",
+                "message": "worker lost: the step's lease expired",
+                "retryable": True,
+            }
             if row["job_status"] == "paused":
                 target = "'paused'"
             elif row["job_status"] == "cancelled":
@@ -442,6 +449,7 @@ def reap_expired(batch: int = 200) -> list[Outcome]:
                 """,
                 {"id": row["id"], "delay": backoff(row["attempts"] + 1), "error": json.dumps(error)},
             )
+            assert step is not None  # the row is locked above (FOR UPDATE): the UPDATE finds it
             _end_attempt(row["id"], row["fencing_token"], "lease_lost", error["message"])
             if step["status"] in ("ready", "failed"):
                 outcomes.append(_after_failure(step, error))

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from redis.commands.core import Script
+
 from reachly.core import redis as rds
 
 _SCRIPT_SOURCE = (Path(__file__).parent / "lua" / "limiter.lua").read_text()
@@ -89,12 +91,12 @@ class Decision:
             refund(self)
 
 
-def _script():
+def _script() -> Script:
     client = rds.client()
-    script = getattr(client, "_reachly_limiter", None)
+    script: Script | None = getattr(client, "_reachly_limiter", None)
     if script is None:
         script = client.register_script(_SCRIPT_SOURCE)
-        client._reachly_limiter = script  # type: ignore[attr-defined]
+        client._reachly_limiter = script  # type: ignore[attr-defined]  # cached on the client: re-created after fork
     return script
 
 

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import time as dt_time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -151,7 +152,7 @@ def for_tokens(subject: Subject, provider: str, tokens: int, tokens_per_minute: 
     return limits
 
 
-def outside_working_hours(tz: str, start, end, now: datetime | None = None) -> float:
+def outside_working_hours(tz: str, start: dt_time, end: dt_time, now: datetime | None = None) -> float:
     """Seconds until the account's working hours begin; 0 while inside them."""
     zone = ZoneInfo(tz)
     local = (now or datetime.now(tz=zone)).astimezone(zone)

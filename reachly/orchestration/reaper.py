@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from django.conf import settings
 from django.db import transaction
 
@@ -23,6 +26,10 @@ def reap() -> int:
     roles = set().union(*(o.roles for o in outcomes)) if outcomes else set()
     signals.trigger_dispatch(roles, on_commit=False)
     return len(outcomes)
+
+
+def _job_failed_events(reason: str, job: dict[str, Any]) -> list[NewEvent]:
+    return [NewEvent("job.status", {"status": "failed", "reason": reason, "progress": progress(job)})]
 
 
 def fail_stalled_jobs() -> list[int]:
@@ -50,9 +57,7 @@ def fail_stalled_jobs() -> list[int]:
             if updated:
                 emit(
                     row["id"],
-                    lambda job, reason=reason: [
-                        NewEvent("job.status", {"status": "failed", "reason": reason, "progress": progress(job)})
-                    ],
+                    partial(_job_failed_events, reason),
                 )
                 failed.append(row["id"])
     return failed

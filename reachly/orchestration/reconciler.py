@@ -10,6 +10,7 @@ conditional update, so the second message claims nothing.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from django.conf import settings
 
@@ -33,7 +34,7 @@ def reconcile() -> int:
         """,
         [settings.REACHLY_REPUBLISH_AFTER_SECONDS, BATCH],
     )
-    by_role: dict[str, list[dict]] = defaultdict(list)
+    by_role: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_role[row["agent"]].append(row)
     for role, items in by_role.items():

@@ -360,8 +360,9 @@ def _error(exc: BaseException | str, *, with_trace: bool = False) -> dict[str, A
         "message": str(exc)[:2000] or type(exc).__name__,
         "retryable": getattr(exc, "retryable", True),
     }
-    if getattr(exc, "details", None) is not None:
-        error["details"] = exc.details  # type: ignore[attr-defined]
+    details = getattr(exc, "details", None)  # AgentError's, or any exception's that has them
+    if details is not None:
+        error["details"] = details
     if with_trace:
         error["trace"] = "".join(traceback.format_exception(exc))[-4000:]
     return error

@@ -61,13 +61,12 @@ def failures_recent(tenant: Tenant, *, jobs: int = 5, steps_per_job: int = 3) ->
     )
     out = []
     for job in recent:
-        failed = list(
-            Step.objects.filter(job=job, status=StepStatus.FAILED)
+        failed: list[dict[str, Any]] = [
+            {**step, "message": error_message(step["error"])}
+            for step in Step.objects.filter(job=job, status=StepStatus.FAILED)
             .order_by("-finished_at")
             .values("id", "key", "agent", "error", "finished_at")[:steps_per_job]
-        )
-        for step in failed:
-            step["message"] = error_message(step["error"])
+        ]
         out.append({"job": job, "steps": failed})
     return out
 
@@ -102,11 +101,9 @@ def job_step_status_counts(job: Job) -> dict[tuple[str, str], int]:
 
 
 def job_failed_steps(job: Job, limit: int = 50) -> list[dict[str, Any]]:
-    rows = list(
-        Step.objects.filter(job=job, status=StepStatus.FAILED)
+    return [
+        {**row, "message": error_message(row["error"])}
+        for row in Step.objects.filter(job=job, status=StepStatus.FAILED)
         .order_by("finished_at", "id")
         .values("id", "key", "agent", "error", "attempts", "finished_at")[:limit]
-    )
-    for row in rows:
-        row["message"] = error_message(row["error"])
-    return rows
+    ]

@@ -15,11 +15,11 @@ out after commit (principle 1). Illegal transitions raise IllegalTransition.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,8 +35,12 @@ from reachly.tenants.selectors import allocations
 
 BULK_BATCH = 2000
 
+# Who asked for a change: a user, or nobody (the system). Callers pass
+# request.user as it is; an anonymous user is recorded as nobody.
+Actor = AbstractBaseUser | AnonymousUser | None
 
-def _actor(user: AbstractBaseUser | None) -> dict[str, Any]:
+
+def _actor(user: Actor) -> dict[str, Any]:
     return {"by": user.get_username()} if user is not None and user.is_authenticated else {}
 
 
@@ -52,7 +56,7 @@ def job_start(
     campaign: Campaign | None = None,
     name: str = "",
     priority: int | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: Actor = None,
 ) -> Job:
     """Create a job and its steps in one transaction; dispatch after commit.
 
@@ -70,7 +74,8 @@ def job_start(
             campaign=campaign,
             name=name[:200],
             priority=priority or 5,
-            created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+            # Job.created_by is an auth.User (an anonymous user is none).
+            created_by=created_by if isinstance(created_by, User) and created_by.is_authenticated else None,
             total_steps=len(steps),
             started_at=timezone.now(),
             last_progress_at=timezone.now(),
@@ -112,7 +117,8 @@ def job_start(
 def _default_attempts() -> int:
     from django.conf import settings
 
-    return settings.REACHLY_MAX_ATTEMPTS
+    attempts: int = settings.REACHLY_MAX_ATTEMPTS
+    return attempts
 
 
 def _check_tenant_may_run(tenant: Tenant, steps: list[StepSpec]) -> None:
@@ -167,9 +173,9 @@ def _set_job_status(
     action: str,
     status: str,
     reason: str,
-    by: AbstractBaseUser | None,
+    by: Actor,
     extra_updates: str = "",
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
 ) -> None:
     """Move the job row (after the step updates: steps-then-job lock order)."""
     allowed = list(states.JOB_ACTIONS[action])
@@ -192,7 +198,7 @@ def _set_job_status(
     )
 
 
-def job_pause(job: Job, *, by: AbstractBaseUser | None = None) -> Job:
+def job_pause(job: Job, *, by: Actor = None) -> Job:
     """Stop a job at the next safe points; resume continues from checkpoints."""
     states.check("pause", job.status)
     with transaction.atomic():
@@ -207,7 +213,7 @@ def job_pause(job: Job, *, by: AbstractBaseUser | None = None) -> Job:
     return job
 
 
-def job_resume(job: Job, *, by: AbstractBaseUser | None = None) -> Job:
+def job_resume(job: Job, *, by: Actor = None) -> Job:
     states.check("resume", job.status)
     with transaction.atomic():
         rows = sql.fetchall(
@@ -222,7 +228,7 @@ def job_resume(job: Job, *, by: AbstractBaseUser | None = None) -> Job:
     return job
 
 
-def job_cancel(job: Job, *, by: AbstractBaseUser | None = None) -> Job:
+def job_cancel(job: Job, *, by: Actor = None) -> Job:
     """Cancel at once: nothing of the job is admitted or running afterwards.
 
     Running steps lose their lease (fencing token bumped): their workers stop
@@ -262,20 +268,20 @@ def job_cancel(job: Job, *, by: AbstractBaseUser | None = None) -> Job:
     return job
 
 
-def step_retry(step: Step, *, by: AbstractBaseUser | None = None) -> Step:
+def step_retry(step: Step, *, by: Actor = None) -> Step:
     """Run a failed step again from scratch (its attempts reset); reopens
     its job if the job had failed."""
     return _retry_steps(step.job, [step.id], by)[0]
 
 
-def job_retry_failed(job: Job, *, by: AbstractBaseUser | None = None) -> list[Step]:
+def job_retry_failed(job: Job, *, by: Actor = None) -> list[Step]:
     ids = list(job.steps.filter(status=StepStatus.FAILED).values_list("id", flat=True))
     if not ids:
         return []
     return _retry_steps(job, ids, by)
 
 
-def _retry_steps(job: Job, step_ids: list[int], by: AbstractBaseUser | None) -> list[Step]:
+def _retry_steps(job: Job, step_ids: list[int], by: Actor) -> list[Step]:
     job.refresh_from_db(fields=["status"])
     states.check("retry", job.status)
     with transaction.atomic():
@@ -328,8 +334,8 @@ def _retry_steps(job: Job, step_ids: list[int], by: AbstractBaseUser | None) -> 
 # ---------------------------------------------------------------------------
 
 
-def _each(jobs: Iterable[Job], action) -> list[Job]:
-    done = []
+def _each(jobs: Iterable[Job], action: Callable[[Job], Job]) -> list[Job]:
+    done: list[Job] = []
     for job in jobs:
         try:
             done.append(action(job))
@@ -338,27 +344,27 @@ def _each(jobs: Iterable[Job], action) -> list[Job]:
     return done
 
 
-def campaign_pause(campaign: Campaign, *, by=None) -> list[Job]:
+def campaign_pause(campaign: Campaign, *, by: Actor = None) -> list[Job]:
     return _each(campaign.jobs.filter(status=JobStatus.RUNNING), lambda j: job_pause(j, by=by))
 
 
-def campaign_resume(campaign: Campaign, *, by=None) -> list[Job]:
+def campaign_resume(campaign: Campaign, *, by: Actor = None) -> list[Job]:
     return _each(campaign.jobs.filter(status=JobStatus.PAUSED), lambda j: job_resume(j, by=by))
 
 
-def campaign_cancel(campaign: Campaign, *, by=None) -> list[Job]:
+def campaign_cancel(campaign: Campaign, *, by: Actor = None) -> list[Job]:
     return _each(campaign.jobs.filter(status__in=[JobStatus.RUNNING, JobStatus.PAUSED]), lambda j: job_cancel(j, by=by))
 
 
-def tenant_pause(tenant: Tenant, *, by=None) -> list[Job]:
+def tenant_pause(tenant: Tenant, *, by: Actor = None) -> list[Job]:
     return _each(tenant.jobs.filter(status=JobStatus.RUNNING), lambda j: job_pause(j, by=by))
 
 
-def tenant_resume(tenant: Tenant, *, by=None) -> list[Job]:
+def tenant_resume(tenant: Tenant, *, by: Actor = None) -> list[Job]:
     return _each(tenant.jobs.filter(status=JobStatus.PAUSED), lambda j: job_resume(j, by=by))
 
 
-def tenant_cancel(tenant: Tenant, *, by=None) -> list[Job]:
+def tenant_cancel(tenant: Tenant, *, by: Actor = None) -> list[Job]:
     return _each(tenant.jobs.filter(status__in=[JobStatus.RUNNING, JobStatus.PAUSED]), lambda j: job_cancel(j, by=by))
 
 
@@ -395,7 +401,7 @@ def sender_account_cool_down(account_id: int, until: datetime, reason: str) -> N
     )
 
 
-def job_extend(job: Job, steps: list[StepSpec], *, by: AbstractBaseUser | None = None) -> list[Step]:
+def job_extend(job: Job, steps: list[StepSpec], *, by: Actor = None) -> list[Step]:
     """Add steps to a running job (the planner's graph, a follow-up round).
 
     New steps may depend on each other and on the job's existing steps;

@@ -53,7 +53,8 @@ def stop_reason(job_id: int, account_id: int | None) -> str | None:
         keys.append(_stop_key("account", account_id))
     for value in rds.client().mget(keys):
         if value:
-            return value.decode()
+            reason: str = value.decode()
+            return reason
     return None
 
 

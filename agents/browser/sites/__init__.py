@@ -75,11 +75,15 @@ class Site(ABC):
     # Where profiles live, relative to the base URL (e.g. "in/").
     profile_prefix: ClassVar[str] = ""
 
+    # Named apart from the instance's `base_url` (normalised, a str), which
+    # would otherwise hide this method on every instance.
     @classmethod
-    def base_url(cls) -> str:
+    def configured_url(cls) -> str:
+        """The network's base URL, from the setting named by `url_setting`."""
         from django.conf import settings
 
-        return getattr(settings, cls.url_setting)
+        url: str = getattr(settings, cls.url_setting)
+        return url
 
     @classmethod
     def owns(cls, url: str) -> bool:
@@ -87,7 +91,7 @@ class Site(ABC):
         network's base URL (WHATWG parsing, as the browser reads it) and a path
         under its profile prefix. The outreach agent opens no other URL."""
         try:
-            target, base = parse(url), parse(cls.base_url())
+            target, base = parse(url), parse(cls.configured_url())
         except DestinationRefused:
             return False
         prefix = base.path.rstrip("/") + "/" + cls.profile_prefix

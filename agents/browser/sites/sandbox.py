@@ -74,7 +74,8 @@ class SandboxSite(Site):
 
     # -- reading pages ---------------------------------------------------------
     def _inspect(self) -> dict[str, Any]:
-        return self.page.evaluate(_INSPECT, SEL)
+        seen: dict[str, Any] = self.page.evaluate(_INSPECT, SEL)
+        return seen
 
     def _goto(self, url: str) -> dict[str, Any]:
         self.page.goto(url, wait_until="domcontentloaded")

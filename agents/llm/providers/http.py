@@ -28,7 +28,7 @@ MAX_ANSWER = 16 * 1024 * 1024  # bytes of a provider's answer read
 
 
 def _backoff(attempt: int) -> float:
-    return min(2.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0)
+    return min(2.0, 0.25 * 2.0**attempt) * random.uniform(0.5, 1.0)
 
 
 def post_json(

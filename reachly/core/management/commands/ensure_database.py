@@ -1,5 +1,7 @@
 """Create the configured PostgreSQL database if it does not exist yet."""
 
+from typing import Any
+
 import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -9,9 +11,9 @@ from psycopg import sql
 class Command(BaseCommand):
     help = "Create the database named in DATABASE_URL if it is missing."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         db = settings.DATABASES["default"]
-        params = {
+        params: dict[str, Any] = {
             "host": db.get("HOST") or None,
             "port": db.get("PORT") or None,
             "user": db.get("USER") or None,
