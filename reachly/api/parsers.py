@@ -4,6 +4,7 @@ nesting) answers 400 naming the field instead of a 500 later."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from reachly.core.jsonsafe import JSONInputError, loads
 class SafeJSONParser(JSONParser):
     """`application/json` bodies; errors name the JSON path (`settings.a`)."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         raw = stream.read() if stream is not None else b""
         try:

@@ -418,7 +418,7 @@ class StepAdmin(ReadOnlyAdmin):
             failed,
             action="step.retry",
             verb="Retried",
-            call=lambda step: services.step_retry(cast(Step, step), by=request.user),
+            call=lambda step: services.step_retry(step, by=request.user),
         )
 
 
@@ -495,7 +495,7 @@ class RateLimitAdmin(AuditedModelAdmin):
 
 
 @admin.register(UsageCounter)
-class UsageCounterAdmin(TotalsMixin, ReadOnlyAdmin):  # type: ignore[misc]  # adminkit's TotalsMixin types change_list_template as a plain str
+class UsageCounterAdmin(TotalsMixin, ReadOnlyAdmin):
     list_display = ["tenant", "agent", "month", "steps", "actions", "llm_tokens", "llm_cost"]
     list_filter = ["month", "agent", ("tenant", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["tenant"]
