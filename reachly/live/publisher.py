@@ -179,7 +179,7 @@ class ProgressCoalescer:
         client = rds.client()
         script = getattr(client, "_reachly_progress_gate", None)
         if script is None:
-            script = client._reachly_progress_gate = client.register_script(_GATE)  # type: ignore[attr-defined]
+            script = client._reachly_progress_gate = client.register_script(_GATE)  # type: ignore[attr-defined]  # cached on the client, which is re-created after a fork
         keys = [rds.key("live", "progress", "gate", job), rds.key("live", "progress", "sent", job)]
         verdict = script(keys=keys, args=[event["seq"], int(self.interval * 1000)])
         if verdict == 0:  # someone sent a moment ago: try again after the interval

@@ -30,6 +30,7 @@ class Node:
     steps: list[dict[str, Any]]
     agent: str
     row: int = 0
+    sort_key: float = 0.0  # barycenter of the parents' rows, for ordering a column
     x: int = 0
     y: int = 0
 
@@ -193,8 +194,8 @@ def layout(steps: list[dict[str, Any]], *, group_over: int = GROUP_OVER) -> Layo
     for column in columns:
         for node in column:
             parents = {node_of[d].row for s in node.steps for d in s["depends_on"] if d in node_of}
-            node.sort_key = (sum(parents) / len(parents)) if parents else -1.0  # type: ignore[attr-defined]
-        column.sort(key=lambda n: n.sort_key)  # type: ignore[attr-defined]
+            node.sort_key = (sum(parents) / len(parents)) if parents else -1.0
+        column.sort(key=lambda n: n.sort_key)
         for row, node in enumerate(column):
             node.row = row
 
