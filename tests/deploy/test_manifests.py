@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import ipaddress
 import json
 import re
 import shlex
@@ -429,8 +430,12 @@ def test_only_the_web_app_is_reachable_from_outside(overlay):
     assert backends == {"reachly-web"}
 
     policies = objects(overlay, "NetworkPolicy")
-    deny = [p for p in policies.values() if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")]
-    assert deny and "Ingress" in deny[0]["spec"]["policyTypes"], "no default deny"
+    deny = [
+        p
+        for p in policies.values()
+        if p["spec"]["podSelector"] == {} and "Ingress" in p["spec"]["policyTypes"] and not p["spec"].get("ingress")
+    ]
+    assert deny, "no default deny"
     for policy in policies.values():
         for rule in policy["spec"].get("ingress", []):
             for peer in rule.get("from", []):
@@ -441,6 +446,260 @@ def test_only_the_web_app_is_reachable_from_outside(overlay):
                     ns = peer["namespaceSelector"]["matchLabels"].get("kubernetes.io/metadata.name")
                     if ns == "ingress-nginx":
                         assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "web"
+
+
+# ---------------------------------------------------------------------------
+# Egress: DNS, PgBouncer, Redis, and the public internet on 80/443 only
+# ---------------------------------------------------------------------------
+
+# What "the public internet" leaves out (k8s/base/networkpolicies-egress.yaml):
+# private, CGNAT, link-local (cloud metadata) and loopback addresses.
+NOT_INTERNET = [
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "127.0.0.0/8",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+    )
+]
+WEB_PORTS = {("TCP", 80), ("TCP", 443)}
+# An ipBlock this wide is "the internet"; narrower ones name a server or subnet
+# (an overlay's Redis or PostgreSQL, which may well be private).
+WIDEST_SERVER_BLOCK = {4: 16, 6: 48}
+APP_COMPONENTS = ["web", "worker-control", "worker-general", "worker-browser", "beat"]
+AGENT_COMPONENTS = ["worker-general", "worker-browser"]
+DNS = {("UDP", 53), ("TCP", 53)}
+
+
+def selects(selector: dict, labels: dict[str, str]) -> bool:
+    """A Kubernetes label selector (matchLabels, matchExpressions) against labels."""
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expr in selector.get("matchExpressions", []):
+        value, op = labels.get(expr["key"]), expr["operator"]
+        matched = {
+            "In": value in expr.get("values", []),
+            "NotIn": value not in expr.get("values", []),
+            "Exists": value is not None,
+            "DoesNotExist": value is None,
+        }[op]
+        if not matched:
+            return False
+    return True
+
+
+def pod_templates(name: str) -> dict[str, dict[str, str]]:
+    """Every pod the overlay runs: workload name -> its pods' labels."""
+    return {
+        res["metadata"]["name"]: res["spec"]["template"]["metadata"]["labels"]
+        for res in render(name)
+        if res["kind"] in ("Deployment", "Job")
+    }
+
+
+def component_pod(name: str, component: str) -> dict[str, str]:
+    found = [
+        labels for labels in pod_templates(name).values() if labels.get("app.kubernetes.io/component") == component
+    ]
+    assert len(found) == 1, f"{component}: {len(found)} workloads"
+    return found[0]
+
+
+def egress_of(policies: list[dict], labels: dict[str, str]) -> tuple[bool, list[dict]]:
+    """(isolated for egress, the egress rules that apply) for a pod with these labels."""
+    chosen = [p for p in policies if "Egress" in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], labels)]
+    return bool(chosen), [rule for p in chosen for rule in p["spec"].get("egress", [])]
+
+
+def rule_ports(rule: dict) -> set[tuple[str, int | str]]:
+    return {(p.get("protocol", "TCP"), p["port"]) for p in rule.get("ports", [])}
+
+
+def peer_pods(name: str, peer: dict) -> dict[str, dict[str, str]]:
+    """The overlay's own pods a peer selects (none for other namespaces or addresses)."""
+    if "podSelector" not in peer or "namespaceSelector" in peer:
+        return {}
+    return {w: labels for w, labels in pod_templates(name).items() if selects(peer["podSelector"], labels)}
+
+
+def egress_holes(policies: list[dict]) -> list[str]:
+    """Egress that reaches further than DNS, named peers and public 80/443."""
+    holes = []
+    for policy in policies:
+        where = policy["metadata"]["name"]
+        for rule in policy["spec"].get("egress", []):
+            if not rule.get("to"):
+                holes.append(f"{where}: a rule without `to` allows every destination")
+            if not rule.get("ports") or any("endPort" in p for p in rule["ports"]):
+                holes.append(f"{where}: a rule without `ports` (or with a range) allows every port")
+            for peer in rule.get("to", []):
+                if "namespaceSelector" in peer and not peer["namespaceSelector"].get("matchLabels"):
+                    holes.append(f"{where}: allows every namespace")
+                if "podSelector" in peer and not peer["podSelector"]:
+                    holes.append(f"{where}: allows every pod")
+                if "ipBlock" not in peer:
+                    continue
+                block = ipaddress.ip_network(peer["ipBlock"]["cidr"])
+                if block.prefixlen >= WIDEST_SERVER_BLOCK[block.version]:
+                    continue
+                excepted = [ipaddress.ip_network(e) for e in peer["ipBlock"].get("except", [])]
+                for private in NOT_INTERNET:
+                    if private.version != block.version or not block.overlaps(private):
+                        continue
+                    if not any(private.subnet_of(e) for e in excepted if e.version == private.version):
+                        holes.append(f"{where}: {block} does not except {private}")
+                if not rule_ports(rule) <= WEB_PORTS:
+                    holes.append(f"{where}: {block} on {sorted(rule_ports(rule), key=str)}, not only TCP 80/443")
+    return holes
+
+
+def test_every_pod_is_isolated_for_egress(overlay):
+    policies = list(objects(overlay, "NetworkPolicy").values())
+    for workload, labels in pod_templates(overlay).items():
+        isolated, _rules = egress_of(policies, labels)
+        assert isolated, f"{workload}: no egress policy selects it"
+    for component in APP_COMPONENTS:
+        assert egress_of(policies, component_pod(overlay, component))[0], component
+
+
+def test_egress_policies_leave_ingress_and_scraping_alone(overlay):
+    policies = list(objects(overlay, "NetworkPolicy").values())
+    for policy in policies:
+        types = policy["spec"].get("policyTypes")
+        assert types, f"{policy['metadata']['name']}: policyTypes must be explicit"
+        # A policy that lists Ingress isolates its pods for ingress too.
+        if "Egress" in types:
+            assert types == ["Egress"] and "ingress" not in policy["spec"], policy["metadata"]["name"]
+    # Prometheus still reaches every port named `metrics` (and Flower's).
+    for res in render(overlay):
+        if res["kind"] != "Deployment":
+            continue
+        labels = res["spec"]["template"]["metadata"]["labels"]
+        for port in main_container(res).get("ports", []):
+            if port["name"] != "metrics" and res["metadata"]["name"] != "reachly-flower":
+                continue
+            admitted = [
+                rule
+                for p in policies
+                if "Ingress" in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], labels)
+                for rule in p["spec"].get("ingress", [])
+                if {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}} in rule["from"]
+                and port["containerPort"] in {p["port"] for p in rule["ports"]}
+            ]
+            assert admitted, f"{res['metadata']['name']}: Prometheus cannot reach port {port['containerPort']}"
+
+
+def test_the_only_egress_to_the_internet_is_tcp_80_and_443_to_public_addresses(overlay):
+    policies = list(objects(overlay, "NetworkPolicy").values())
+    assert egress_holes(policies) == []
+    # Agents (LLM providers, webhooks, browsed sites) get the internet on 80/443;
+    # everything else HTTPS at most (Sentry); PgBouncer and the databases none.
+    for workload, labels in pod_templates(overlay).items():
+        internet = set()
+        for rule in egress_of(policies, labels)[1]:
+            for peer in rule["to"]:
+                block = ipaddress.ip_network(peer.get("ipBlock", {}).get("cidr", "0.0.0.0/32"))
+                if block.prefixlen < WIDEST_SERVER_BLOCK[block.version]:
+                    internet |= {(block.version, *port) for port in rule_ports(rule)}
+        component = labels.get("app.kubernetes.io/component")
+        if component in AGENT_COMPONENTS:
+            assert internet == {(v, *p) for v in (4, 6) for p in WEB_PORTS}, workload
+        elif labels.get("app.kubernetes.io/name") == "reachly" and component != "pgbouncer":
+            assert internet <= {(v, "TCP", 443) for v in (4, 6)}, workload
+        else:
+            assert not internet, workload
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]},
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443, "protocol": "TCP"}]},
+        {"ports": [{"port": 443, "protocol": "TCP"}]},
+        {},
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/1"}}, {"ipBlock": {"cidr": "128.0.0.0/1"}}], "ports": [{"port": 80}]},
+        {"to": [{"ipBlock": {"cidr": "::/0", "except": ["fc00::/7"]}}], "ports": [{"port": 443}]},
+        {"to": [{"namespaceSelector": {}}], "ports": [{"port": 5432}]},
+    ],
+    ids=["all-ports", "no-exceptions", "no-to", "empty-rule", "split-halves", "v6-link-local", "every-namespace"],
+)
+def test_the_egress_check_catches_a_policy_open_to_the_internet(rule):
+    policies = list(objects("prod", "NetworkPolicy").values())
+    assert egress_holes(policies) == []
+    policies.append(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "allow-everything"},
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [rule]},
+        }
+    )
+    kubernetes_validate.validate(policies[-1], KUBERNETES_VERSION, strict=True)
+    assert egress_holes(policies)
+
+
+def test_every_pod_may_resolve_names_through_kube_dns(overlay):
+    policies = list(objects(overlay, "NetworkPolicy").values())
+    kube_dns = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    }
+    for workload, labels in pod_templates(overlay).items():
+        ports = {port for rule in egress_of(policies, labels)[1] if kube_dns in rule["to"] for port in rule_ports(rule)}
+        assert ports >= DNS, f"{workload}: DNS on {ports}"
+
+
+def test_database_traffic_goes_through_pgbouncer_except_for_migrations(overlay):
+    policies = list(objects(overlay, "NetworkPolicy").values())
+    direct = {"pgbouncer", "migrate"}  # the only pods that talk to PostgreSQL itself
+    for workload, labels in pod_templates(overlay).items():
+        component = labels.get("app.kubernetes.io/component")
+        reached: set[str] = set()  # "pgbouncer", "postgres" (a pod or an address)
+        for rule in egress_of(policies, labels)[1]:
+            if ("TCP", 5432) not in rule_ports(rule):
+                continue
+            for peer in rule["to"]:
+                if "ipBlock" in peer:
+                    reached.add("postgres")
+                for pod in peer_pods(overlay, peer).values():
+                    reached.add("pgbouncer" if pod.get("app.kubernetes.io/component") == "pgbouncer" else "postgres")
+        if component in direct:
+            assert reached == {"postgres"}, f"{workload} reaches {reached}"
+        elif component in APP_COMPONENTS:
+            assert reached == {"pgbouncer"}, f"{workload} reaches {reached}"
+        else:
+            assert not reached, f"{workload} reaches {reached}"
+
+
+def test_app_pods_reach_redis_and_pgbouncer_nothing_else_in_the_cluster(overlay):
+    policies = list(objects(overlay, "NetworkPolicy").values())
+    redis_users = [*APP_COMPONENTS, "flower"]
+    for component in redis_users:
+        rules = egress_of(policies, component_pod(overlay, component))[1]
+        redis = [
+            peer
+            for rule in rules
+            if ("TCP", 6379) in rule_ports(rule)
+            for peer in rule["to"]
+            if "ipBlock" in peer
+            or any(p.get("app.kubernetes.io/name") == "redis" for p in peer_pods(overlay, peer).values())
+        ]
+        assert redis, f"{component}: no egress to Redis"
+        # In-cluster peers: Redis, PgBouncer, PostgreSQL, and the sandbox site (dev).
+        for rule in rules:
+            for peer in rule["to"]:
+                for workload, pod in peer_pods(overlay, peer).items():
+                    target = pod.get("app.kubernetes.io/component") or pod.get("app.kubernetes.io/name")
+                    allowed = {"redis", "pgbouncer", "postgres"}
+                    if component == "worker-browser" and overlay == "dev":
+                        allowed.add("web")
+                    assert target in allowed, f"{component} may reach {workload}"
 
 
 def test_the_ingress_keeps_websockets_open(overlay):
