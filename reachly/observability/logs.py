@@ -37,7 +37,7 @@ _SENSITIVE_KEY = re.compile(
 )
 _KEYWORDS = (
     r"password|passwd|secret|token|session_state|sessionid|authorization|cookie|set-cookie|api_key|apikey"
-    r"|private_key|credentials|access_token|refresh_token|client_secret"
+    r"|private_key|credentials|access_token|refresh_token|client_secret|ticket"
 )
 # `'password': 'x'`, `"token": "x"`, `password=x`, `Authorization: Token x`, `session_state={...}`
 _KEY_VALUE = re.compile(rf"""(?P<key>["']?(?:\w*_)?(?:{_KEYWORDS})["']?)(?P<sep>\s*[:=]\s*)""", re.IGNORECASE)
@@ -113,7 +113,18 @@ def redact_value(value: Any, depth: int = 0) -> Any:
         }
     if type(value) in (list, tuple):  # exact types: a namedtuple cannot be rebuilt from one iterable
         return type(value)(redact_value(v, depth + 1) for v in value)
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else is rendered with str() by the renderers (Django puts the
+    # request object itself on django.request records: its repr holds the
+    # full URL, query string and all), so scrub that text here, once.
+    # Objects without a secret in their text are left as they are.
+    try:
+        text = str(value)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not lose the line
+        return f"<unprintable {type(value).__name__}>"
+    scrubbed = redact_text(text)
+    return value if scrubbed == text else scrubbed
 
 
 def _is_secretish(value: Any) -> bool:

@@ -198,3 +198,16 @@ def test_redaction_never_breaks_a_line_whatever_it_holds():
     out = logs.redact_value(event)
     assert out["p"] == Point(1, 2) and out["s"] == {1, 2}
     assert logs.redact_text("token=") == "token=" and logs.redact_text("") == ""
+
+
+@pytest.mark.django_db
+def test_a_secret_in_a_request_url_never_reaches_a_log_line(json_lines, client):
+    """Issue 11: `?token=<key>` was written in full by Django's django.request
+    warnings (the request object on the record, rendered with its URL)."""
+    marker = "marker-9f3c2a71e5"
+    client.get(f"/api/v1/nope/?token={marker}&ticket={marker}x")
+    client.get(f"/api/v1/jobs/?token={API_KEY}")
+    lines = json_lines()
+    assert any(line.get("logger") == "django.request" or "Not Found" in str(line.get("event")) for line in lines)
+    for line in lines:
+        assert marker not in json.dumps(line) and API_KEY not in json.dumps(line)
