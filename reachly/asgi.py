@@ -5,6 +5,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reachly.settings")
+# The web process's connection budget: a shared pool, not one connection per
+# request thread (settings.py, "The connection budget per process kind").
+os.environ.setdefault("REACHLY_PROCESS", "web")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 

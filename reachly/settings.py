@@ -117,6 +117,23 @@ if env.bool("DB_PGBOUNCER", default=False):
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"].setdefault("OPTIONS", {})
+# The connection budget per process kind (docs/scaling.md): a worker holds one
+# persistent connection per pool slot (prefork child or thread) and one for
+# its heartbeat; the web process under ASGI runs each request's sync code in
+# a thread of its own, and persistent connections would be one per thread
+# (40 concurrent requests held 37 connections for minutes). So the web
+# process (reachly/asgi.py sets REACHLY_PROCESS=web) uses Django's psycopg 3
+# pool instead: at most DB_WEB_POOL_MAX connections, shared by every thread,
+# a request waiting up to DB_WEB_POOL_TIMEOUT seconds for one (then a 503).
+REACHLY_PROCESS = env.str("REACHLY_PROCESS", default="")
+DB_WEB_POOL_MAX = env.int("DB_WEB_POOL_MAX", default=8)
+if REACHLY_PROCESS == "web" and not env.bool("DB_PGBOUNCER", default=False):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": DB_WEB_POOL_MAX,
+        "timeout": env.float("DB_WEB_POOL_TIMEOUT", default=10.0),
+    }
 # Server-side parameter binding lets psycopg prepare the hot statements
 # (claim, finish, admit) after a few uses instead of planning them anew.
 DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool(
