@@ -126,6 +126,9 @@ DATABASES["default"].setdefault("OPTIONS", {})
 # pool instead: at most DB_WEB_POOL_MAX connections, shared by every thread,
 # a request waiting up to DB_WEB_POOL_TIMEOUT seconds for one (then a 503).
 REACHLY_PROCESS = env.str("REACHLY_PROCESS", default="")
+# At most this many steps may wait (not started) per tenant: job creation
+# beyond it is refused, naming the limit (the monthly plan limit is checked too).
+REACHLY_TENANT_PENDING_STEPS_MAX = env.int("REACHLY_TENANT_PENDING_STEPS_MAX", default=300_000)
 DB_WEB_POOL_MAX = env.int("DB_WEB_POOL_MAX", default=8)
 if REACHLY_PROCESS == "web" and not env.bool("DB_PGBOUNCER", default=False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it

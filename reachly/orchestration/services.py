@@ -19,17 +19,19 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from agents import registry
 from reachly.campaigns.models import Campaign, SenderAccount
 from reachly.core import sql
-from reachly.orchestration import graph, signals, states
+from reachly.orchestration import graph, signals, states, usage
 from reachly.orchestration.events import NewEvent, emit, progress
 from reachly.orchestration.graph import GraphError, StepSpec
-from reachly.orchestration.models import Job, JobStatus, Step, StepStatus
+from reachly.orchestration.models import TERMINAL_STEP_STATUSES, Job, JobStatus, Step, StepStatus, UsageCounter
 from reachly.tenants.models import Tenant
 from reachly.tenants.selectors import allocations
 
@@ -57,16 +59,24 @@ def job_start(
     name: str = "",
     priority: int | None = None,
     created_by: Actor = None,
+    system: bool = False,
 ) -> Job:
     """Create a job and its steps in one transaction; dispatch after commit.
 
     Priority of a step: its own, else the job's, else its agent's default.
-    Raises GraphError (naming `steps[i].field`) for an invalid graph.
+    Raises GraphError (naming `steps[i].field`) for an invalid graph, and
+    naming `steps` when the plan cannot take this many steps (see
+    `_check_plan_room`); `system` jobs (webhook deliveries Reachly starts
+    itself, inside the transaction of an event) skip that check, since
+    refusing them would refuse the event; the dispatcher's monthly limit
+    still holds them.
     """
     if priority is not None and priority not in graph.PRIORITIES:
         raise GraphError({"priority": "must be 1 (urgent), 5 (normal) or 10 (batch)"})
     ordered = graph.validate(steps)
     _check_tenant_may_run(tenant, steps)
+    if not system:
+        _check_plan_room(tenant, len(steps))
 
     with transaction.atomic():
         job = Job.objects.create(
@@ -139,6 +149,37 @@ def _check_tenant_may_run(tenant: Tenant, steps: list[StepSpec]) -> None:
             errors[f"steps[{i}].sender_account"] = f"the {spec.agent} agent needs a sender account"
     if errors:
         raise GraphError(errors)
+
+
+def _check_plan_room(tenant: Tenant, new_steps: int) -> None:
+    """Refuse a job its tenant's plan can never run this month, and one that
+    would take the tenant's waiting steps past REACHLY_TENANT_PENDING_STEPS_MAX.
+
+    Room this month = the plan's monthly_step_limit - steps counted this
+    month (UsageCounter) - steps waiting that will be counted when they
+    start. A Free tenant (1,000 steps a month) asking for 70,000 steps got a
+    201 after 33 s of server time; now it gets a 400 naming the limit.
+    Raises GraphError({"steps": ...}).
+    """
+    waiting = Step.objects.filter(
+        tenant=tenant, counted=False, status__in=[s for s in StepStatus.values if s not in TERMINAL_STEP_STATUSES]
+    ).count()
+    cap = settings.REACHLY_TENANT_PENDING_STEPS_MAX
+    if waiting + new_steps > cap:
+        message = f"this tenant has {waiting:,} steps waiting; at most {cap:,} may wait (this job adds {new_steps:,})"
+        raise GraphError({"steps": message})
+    limit = tenant.plan.monthly_step_limit
+    if limit is None:
+        return
+    used = UsageCounter.objects.filter(tenant=tenant, month=usage.month_start()).aggregate(n=Sum("steps"))["n"] or 0
+    if used + waiting + new_steps > limit:
+        room = max(0, limit - used - waiting)
+        raise GraphError(
+            {
+                "steps": f"the {tenant.plan.name} plan runs {limit:,} steps a month; {used:,} ran and {waiting:,} wait,"
+                f" so {room:,} more fit this month and this job has {new_steps:,}"
+            }
+        )
 
 
 def _link_downstream(rows: list[Step]) -> None:

@@ -130,6 +130,6 @@ def _schedule(wanted: list[tuple[dict[str, Any], str]]) -> None:
     tenants = Tenant.objects.select_related("plan").in_bulk(list(per_tenant))
     for tenant_id, steps in per_tenant.items():
         try:
-            job_start(tenant=tenants[tenant_id], steps=steps, name=DELIVERY_JOB_NAME)
+            job_start(tenant=tenants[tenant_id], steps=steps, name=DELIVERY_JOB_NAME, system=True)
         except GraphError as exc:  # the tenant is suspended, or its plan lacks the agent
             log.warning("webhooks for tenant %s not scheduled: %s", tenant_id, exc)

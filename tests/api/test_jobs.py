@@ -183,3 +183,23 @@ def test_events_replay_after_a_sequence_number(alice):
     assert [e["seq"] for e in typed] == [1, 4]
     bad = alice.client.get(f"{URL}{job.pk}/events/?after=-1")
     assert bad.status_code == 400 and "after" in error(bad)["details"]
+
+
+def test_a_job_bigger_than_the_plan_allows_this_month_is_a_400_naming_the_limit(alice, settings):
+    """Issue 11: a Free tenant (1,000 steps a month) created a 70,000-step job (201 after 33 s)."""
+    from reachly.tenants.models import Plan
+
+    alice.tenant.plan = Plan.objects.get(code="free")
+    alice.tenant.save()
+    steps = [{"key": f"s{i}", "agent": "copywriter", "input": {}} for i in range(1_001)]
+    response = alice.client.post(URL, {"name": "too big", "steps": steps}, format="json")
+    assert response.status_code == 400
+    assert "1,000 steps a month" in error(response)["details"]["steps"][0]
+    assert not Job.objects.filter(tenant=alice.tenant).exists()
+    # Steps already waiting count against the month too.
+    job_start(tenant=alice.tenant, steps=[StepSpec(f"w{i}", "copywriter") for i in range(990)])
+    response = alice.client.post(URL, {"name": "a bit", "steps": steps[:11]}, format="json")
+    assert response.status_code == 400 and "10 more fit" in error(response)["details"]["steps"][0]
+    settings.REACHLY_TENANT_PENDING_STEPS_MAX = 995
+    response = alice.client.post(URL, {"name": "wait cap", "steps": steps[:6]}, format="json")
+    assert response.status_code == 400 and "at most 995 may wait" in error(response)["details"]["steps"][0]
