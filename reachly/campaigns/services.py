@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from reachly.campaigns.errors import Conflict, Invalid
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
+from reachly.campaigns.sessions import check_network, validate_storage_state
 from reachly.orchestration.events import NewEvent, emit
 from reachly.tenants.models import Tenant
 
@@ -83,6 +86,14 @@ def _check_login_free(tenant_id: int, network: str, login: str, exclude_id: int 
         raise Invalid(f"this tenant already has an account {login!r} on {network}", field="login")
 
 
+def _checked(field: str, check: Callable[[Any], Any], value: Any) -> Any:
+    """`check(value)`, its ValidationError turned into Invalid naming `field`."""
+    try:
+        return check(value)
+    except DjangoValidationError as exc:
+        raise Invalid(exc.messages[0], field=field) from None
+
+
 def sender_account_create(
     *,
     tenant: Tenant,
@@ -98,6 +109,9 @@ def sender_account_create(
     unknown = set(settings) - set(SENDER_ACCOUNT_FIELDS)
     if unknown:
         raise Invalid("unknown field", field=sorted(unknown)[0])
+    _checked("network", check_network, network)
+    if session_state is not None:
+        session_state = _checked("session_state", validate_storage_state, session_state)
     _check_login_free(tenant.id, network, login)
     account = SenderAccount(tenant=tenant, name=name, login=login, network=network, **settings)
     if password is not None:
@@ -120,6 +134,10 @@ def sender_account_update(account: SenderAccount, **changes: Any) -> SenderAccou
     from reachly.orchestration.services import sender_account_pause, sender_account_resume
 
     status = changes.pop("status", None)
+    if "network" in changes:
+        _checked("network", check_network, changes["network"])
+    if changes.get("session_state") is not None:
+        changes["session_state"] = _checked("session_state", validate_storage_state, changes["session_state"])
     fields = []
     for name in (n for n in SENDER_ACCOUNT_FIELDS if n in changes):
         setattr(account, name, changes[name])

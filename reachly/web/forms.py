@@ -7,7 +7,6 @@ they name (see `apply_domain_error`).
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any, cast
 from zoneinfo import available_timezones
@@ -19,6 +18,7 @@ from django.core.exceptions import ValidationError
 from reachly.campaigns.errors import DomainError
 from reachly.campaigns.models import Campaign, SenderAccount
 from reachly.campaigns.services import SENDER_ACCOUNT_FIELDS
+from reachly.campaigns.sessions import validate_storage_state
 from reachly.core import jsonsafe
 from reachly.webhooks.fanout import SYSTEM_PREFIX
 
@@ -217,31 +217,6 @@ class SenderAccountForm(forms.Form):
         return data
 
 
-def validate_storage_state(value: Any) -> dict[str, Any]:
-    """A Playwright storage_state: {"cookies": [...], "origins": [...]}."""
-    if not isinstance(value, dict):
-        raise ValidationError('Expected a JSON object like {"cookies": [...], "origins": [...]}.')
-    unknown = set(value) - {"cookies", "origins"}
-    if unknown:
-        raise ValidationError(f"Unexpected key “{sorted(unknown)[0]}”: a storage state has cookies and origins.")
-    cookies = value.get("cookies", [])
-    if not isinstance(cookies, list):
-        raise ValidationError("“cookies” must be a list.")
-    for i, cookie in enumerate(cookies):
-        if not isinstance(cookie, dict) or not isinstance(cookie.get("name"), str) or "value" not in cookie:
-            raise ValidationError(f"cookies[{i}] must be an object with a name and a value.")
-        if not (cookie.get("domain") or cookie.get("url")):
-            raise ValidationError(f"cookies[{i}] needs a domain (or a url).")
-    origins = value.get("origins", [])
-    if not isinstance(origins, list) or not all(isinstance(o, dict) and "origin" in o for o in origins):
-        raise ValidationError("“origins” must be a list of objects with an origin.")
-    if not cookies and not origins:
-        raise ValidationError("The storage state is empty: sign in first, then export it.")
-    if "\\u0000" in json.dumps(value):
-        raise ValidationError("must not contain NUL characters")
-    return {"cookies": cookies, "origins": origins}
-
-
 class SessionStateForm(forms.Form):
     """A browser session exported with Playwright (`context.storage_state()`).
     Optional (required=False) when adding an account: `state` is then None."""
@@ -291,7 +266,7 @@ class SessionStateForm(forms.Form):
         try:
             parsed = jsonsafe.loads(raw)
         except jsonsafe.JSONInputError as exc:
-            self.add_error(field, f"Not acceptable JSON: {exc}.")
+            self.add_error(field, f"Not valid JSON: {exc.message.removeprefix('not valid JSON: ')}.")
             return data
         try:
             data["state"] = validate_storage_state(parsed)

@@ -22,7 +22,7 @@ def test_it_creates_lists_shows_updates_and_deletes_an_account(alice):
             "name": "Ada's account",
             "login": "ada@example.com",
             "password": "hunter2-very-secret",
-            "session_state": {"cookies": [{"name": "li_at", "value": "cookie-secret"}]},
+            "session_state": {"cookies": [{"name": "li_at", "value": "cookie-secret", "domain": ".sandbox.test"}]},
             "timezone": "Europe/Paris",
             "working_hours_start": "09:00",
             "working_hours_end": "18:00",
@@ -79,6 +79,11 @@ def test_secrets_are_encrypted_at_rest_and_replaceable(alice):
         ({"name": "x", "login": "x", "working_hours_start": "25:00"}, "working_hours_start"),
         ({"name": "x", "login": "x", "session_state": ["not", "an", "object"]}, "session_state"),
         ({"name": "x", "login": "x", "session_state": {"k": "nul\u0000"}}, "session_state"),
+        # Issue 11: any object was accepted, and any network; the step then
+        # failed "retryable" at run time and the account stayed active.
+        ({"name": "x", "login": "x", "session_state": {"anything": True}}, "session_state"),
+        ({"name": "x", "login": "x", "session_state": {"cookies": [{"name": "a", "value": "b"}]}}, "session_state"),
+        ({"name": "x", "login": "x", "network": "myspace"}, "network"),
         ({"name": "x", "login": "x", "status": "cooling_down"}, "status"),
         ({"name": "x" * 129, "login": "x"}, "name"),
     ],

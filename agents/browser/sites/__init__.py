@@ -119,10 +119,20 @@ class Site(ABC):
         """Whether our conversation with this profile holds `text` already."""
 
 
-def for_network(network: str) -> type[Site]:
+def _sites() -> dict[str, type[Site]]:
     from agents.browser.sites.sandbox import SandboxSite
 
-    sites: dict[str, type[Site]] = {SandboxSite.network: SandboxSite}
+    return {SandboxSite.network: SandboxSite}
+
+
+def networks() -> list[str]:
+    """The networks a site module exists for, sorted."""
+    return sorted(_sites())
+
+
+def for_network(network: str) -> type[Site]:
+    """The site module of `network`; KeyError naming it when there is none."""
+    sites = _sites()
     try:
         return sites[network]
     except KeyError:
