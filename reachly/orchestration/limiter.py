@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -66,7 +66,9 @@ def calendar_day(scope: str, limit: int, tz: str, weight: int = 1, now: datetime
     zone = ZoneInfo(tz)
     local = (now or datetime.now(tz=zone)).astimezone(zone)
     midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), zone)
-    ms = max(1, int((midnight - local).total_seconds() * 1000))
+    # In UTC: same-zone aware datetimes subtract as wall clocks, an hour off on
+    # a DST day (the bucket then expired an hour early on a 25-hour day).
+    ms = max(1, int((midnight.astimezone(UTC) - local.astimezone(UTC)).total_seconds() * 1000))
     return Limit(scope, "fixed", limit, ms, weight, bucket=local.date().isoformat())
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from zoneinfo import ZoneInfo
 
@@ -162,5 +162,7 @@ def outside_working_hours(tz: str, start: dt_time, end: dt_time, now: datetime |
         return 0.0
     opening = datetime.combine(local.date(), start, zone)
     if opening <= local:
-        opening += timedelta(days=1)
-    return (opening - local).total_seconds()
+        opening += timedelta(days=1)  # the same wall time tomorrow (aware arithmetic is wall-clock)
+    # Elapsed time in UTC: aware datetimes of one zone subtract as wall clocks,
+    # which is an hour off across a DST change.
+    return (opening.astimezone(UTC) - local.astimezone(UTC)).total_seconds()
