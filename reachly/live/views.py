@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 
 from reachly.live import groups, selectors
 from reachly.orchestration.models import TERMINAL_JOB_STATUSES
@@ -46,12 +46,18 @@ def _sse(event: dict[str, Any]) -> str:
     return f"id: {event['seq']}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n"
 
 
-@require_GET
+# CSRF-exempt so that another method gets the API's JSON 405 rather than the
+# CSRF page: the view only ever reads, whatever the method (issue 11).
+@csrf_exempt
 async def job_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse | JsonResponse:
     """GET /api/v1/jobs/{id}/stream: the job's events as Server-Sent Events,
     for clients without WebSocket. Resumes after `?after_seq=` or the
     `Last-Event-ID` header; ends after the job's final status, or after
     REACHLY_SSE_MAX_SECONDS (the client reconnects where it stopped)."""
+    if request.method not in ("GET", "HEAD"):
+        response = _error(405, "method_not_allowed", f"{request.method} is not allowed here; use GET")
+        response["Allow"] = "GET, HEAD"
+        return response
     allowed = await sync_to_async(_tenants)(request)
     if allowed is None:
         return _error(401, "not_authenticated", "send Authorization: Token <key> or log in")

@@ -70,3 +70,22 @@ def test_the_docs_page_is_served_without_the_internet():
     assert response.status_code == 200
     page = response.content.decode()
     assert "swagger-ui" in page and "/api/schema/" in page and "cdn" not in page.lower()
+
+
+@pytest.mark.django_db
+def test_a_missing_slash_is_a_json_308_that_keeps_the_method_and_body(alice):
+    """Issue 11: `POST /api/v1/campaigns` answered an HTML 301 (the body is lost on a 301)."""
+    response = alice.client.post("/api/v1/campaigns?x=1", {"name": "n"}, format="json")
+    assert response.status_code == 308
+    assert response["Location"] == "/api/v1/campaigns/?x=1"
+    assert response.json()["error"]["details"]["location"] == "/api/v1/campaigns/?x=1"
+
+
+@pytest.mark.django_db
+def test_another_method_on_the_event_stream_is_a_json_405(alice):
+    """Issue 11: POST answered Django's HTML CSRF page."""
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/api/v1/jobs/1/stream")
+    assert response.status_code == 405 and response["Allow"] == "GET, HEAD"
+    assert response.json()["error"]["code"] == "method_not_allowed"
