@@ -55,9 +55,9 @@ async def job_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse | J
     `Last-Event-ID` header; ends after the job's final status, or after
     REACHLY_SSE_MAX_SECONDS (the client reconnects where it stopped)."""
     if request.method not in ("GET", "HEAD"):
-        response = _error(405, "method_not_allowed", f"{request.method} is not allowed here; use GET")
-        response["Allow"] = "GET, HEAD"
-        return response
+        refused = _error(405, "method_not_allowed", f"{request.method} is not allowed here; use GET")
+        refused["Allow"] = "GET, HEAD"
+        return refused
     allowed = await sync_to_async(_tenants)(request)
     if allowed is None:
         return _error(401, "not_authenticated", "send Authorization: Token <key> or log in")
