@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import time
 
 import httpx
 import pytest
@@ -38,15 +37,12 @@ async def test_progress_is_coalesced_to_a_few_per_second_and_the_last_value_arri
     workers = [ProgressCoalescer(), ProgressCoalescer()]
 
     sent = []
-    started = time.monotonic()
-    for seq in range(1, 201):  # 200 step completions in about a second
+    for seq in range(1, 201):  # a burst of 200 step completions
         event = {"job": 5, "tenant": 99, "seq": seq, "ts": "t", "progress": {"done": seq, "total": 200}}
         out = workers[seq % 2].offer(event)
         if out is not None:
             sent.append(out)
             await layer.group_send(groups.tenant(99), {"type": "live.event", "event": out, "via": "tenant"})
-        await asyncio.sleep(0.005)
-    elapsed = time.monotonic() - started
 
     received = []
     while True:
@@ -55,7 +51,9 @@ async def test_progress_is_coalesced_to_a_few_per_second_and_the_last_value_arri
         except TimeoutError:
             break
         received.append(message["event"])
-    assert len(received) <= elapsed / 0.25 + 3, f"{len(received)} progress events in {elapsed:.1f}s"
+    # Coalesced: a handful of events for 200 offers (the first, then what the
+    # interval lets through); no timing is asserted (benchmarks/ measure it).
+    assert len(received) <= 10, [e["seq"] for e in received]
     assert received[-1]["progress"]["done"] == 200, "the final progress must arrive"
     seqs = [e["seq"] for e in received]
     assert seqs == sorted(seqs), "never an older value after a newer one"
@@ -108,8 +106,7 @@ async def test_an_sse_stream_of_a_running_job_ends_after_its_maximum_and_tells_t
     tenant = await sync_to_async(TenantFactory)()
     _, key = await sync_to_async(api_token_create)(tenant=tenant, name="sse")
     job = await sync_to_async(job_start)(tenant=tenant, steps=test_steps(1))
-    started = time.monotonic()
+    # The stream ends on its own (the client's 10 s timeout would fail it otherwise).
     response, events = await _stream(key, f"/api/v1/jobs/{job.id}/stream")
-    assert time.monotonic() - started < 5, "the stream must end on its own"
     assert response.text.startswith("retry: ")
     assert [e["seq"] for e in events] == [1], "the events so far, then the end"
