@@ -25,9 +25,10 @@ from reachly.campaigns import imports, services
 from reachly.campaigns.errors import Invalid, TooLarge
 from reachly.campaigns.jobs import campaign_job_start
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
+from reachly.orchestration.graph import Priority
 from reachly.webhooks.fanout import SYSTEM_PREFIX
 
-PRIORITIES = [(1, "urgent"), (5, "normal"), (10, "batch")]
+PRIORITIES = Priority.choices
 
 
 class CampaignInput(serializers.Serializer):

@@ -23,10 +23,11 @@ from reachly.api.pagination import BySeq, Newest, Oldest
 from reachly.campaigns.errors import Invalid
 from reachly.campaigns.models import Campaign
 from reachly.orchestration import graph, services
+from reachly.orchestration.graph import Priority
 from reachly.orchestration.models import Event, Job, Step
 from reachly.webhooks.fanout import SYSTEM_PREFIX
 
-PRIORITIES = [(1, "urgent"), (5, "normal"), (10, "batch")]
+PRIORITIES = Priority.choices
 
 
 class ProgressOutput(serializers.Serializer):

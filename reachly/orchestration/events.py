@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 
 from reachly.core import sql
+from reachly.orchestration.progress import percent
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def progress(job: Mapping[str, Any]) -> dict[str, Any]:
         "done": done,
         "failed": job["failed_steps"],
         "cancelled": job["cancelled_steps"],
-        "percent": round(100.0 * done / total, 1) if total else 0.0,
+        "percent": percent(total, done, job.get("status")),
     }
 
 

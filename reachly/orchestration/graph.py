@@ -10,9 +10,22 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import IntegerChoices
+
 from agents import registry
 
-PRIORITIES = (1, 5, 10)
+
+class Priority(IntegerChoices):
+    """The three priority levels of jobs and steps (lower runs first); the one
+    definition the API, the web forms, the planner's schema and the
+    database's check constraint use."""
+
+    URGENT = 1, "urgent"
+    NORMAL = 5, "normal"
+    BATCH = 10, "batch"
+
+
+PRIORITIES: tuple[int, ...] = tuple(Priority.values)
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 MAX_STEPS = 100_000
 

@@ -22,6 +22,8 @@ from django.db import models
 from django.db.models import Q
 
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
+from reachly.orchestration import progress
+from reachly.orchestration.graph import PRIORITIES
 from reachly.tenants.models import Tenant
 
 
@@ -86,9 +88,7 @@ class Job(models.Model):
 
     @property
     def percent(self) -> float:
-        if not self.total_steps:
-            return 100.0 if self.status == JobStatus.SUCCEEDED else 0.0
-        return round(100.0 * self.succeeded_steps / self.total_steps, 1)
+        return progress.percent(self.total_steps, self.succeeded_steps, self.status)
 
 
 class Step(models.Model):
@@ -147,7 +147,7 @@ class Step(models.Model):
                 condition=Q(status__in=["enqueued", "running"]),
                 name="step_one_active_per_account",
             ),
-            models.CheckConstraint(condition=Q(priority__in=[1, 5, 10]), name="step_priority_levels"),
+            models.CheckConstraint(condition=Q(priority__in=PRIORITIES), name="step_priority_levels"),
         ]
         indexes = [
             # The dispatcher's candidate scan: per agent, tenant and lane, by

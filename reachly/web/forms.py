@@ -20,9 +20,10 @@ from reachly.campaigns.models import Campaign, SenderAccount
 from reachly.campaigns.services import SENDER_ACCOUNT_FIELDS
 from reachly.campaigns.sessions import validate_storage_state
 from reachly.core import jsonsafe
+from reachly.orchestration.graph import Priority
 from reachly.webhooks.fanout import SYSTEM_PREFIX
 
-PRIORITIES = [(1, "Urgent"), (5, "Normal"), (10, "Batch")]
+PRIORITIES = [(value, label.capitalize()) for value, label in Priority.choices]
 MAX_INT = 2**31 - 1
 SESSION_STATE_MAX_BYTES = 1024 * 1024
 BATCH_SIZE_MAX = 1000
