@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from django.db.models import IntegerChoices
@@ -88,25 +89,17 @@ def validate(steps: list[StepSpec]) -> list[StepSpec]:
     if errors:
         raise GraphError(errors)
 
-    # Kahn's algorithm: what is left when no step is free is a cycle.
-    pending = {s.key: len(set(s.depends_on)) for s in steps}
-    children: dict[str, list[str]] = {s.key: [] for s in steps}
-    for s in steps:
-        for dep in set(s.depends_on):
-            children[dep].append(s.key)
-    free = [s.key for s in steps if pending[s.key] == 0]
-    order: list[str] = []
-    while free:
-        key = free.pop()
-        order.append(key)
-        for child in children[key]:
-            pending[child] -= 1
-            if pending[child] == 0:
-                free.append(child)
-    if len(order) != len(steps):
-        cyclic = sorted(k for k, n in pending.items() if n > 0)
-        i = index[cyclic[0]]
-        raise GraphError({f"steps[{i}].depends_on": f"dependency cycle among {', '.join(cyclic[:10])}"})
+    # The standard library's topological sort (graphlib, Kahn's algorithm);
+    # its CycleError names the steps of one cycle, which the error repeats.
+    sorter = TopologicalSorter({s.key: set(s.depends_on) for s in steps})
+    try:
+        order = list(sorter.static_order())
+    except CycleError as exc:
+        cycle = list(dict.fromkeys(exc.args[1]))
+        first = min(cycle, key=lambda k: index[k])
+        path = " -> ".join([*cycle, cycle[0]][:11])
+        message = f"dependency cycle: {path} (each depends on the one before)"
+        raise GraphError({f"steps[{index[first]}].depends_on": message}) from None
     by_key = {s.key: s for s in steps}
     return [by_key[k] for k in order]
 
