@@ -8,32 +8,37 @@ runs several steps, each of which must log under its own ids.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import structlog
 
 STEP_FIELDS = ("tenant_id", "campaign_id", "job_id", "step_id", "agent")
 
-_CAMPAIGNS: dict[int, int | None] = {}
-_CAMPAIGNS_MAX = 10_000
+
+class _NoSuchJob(LookupError):
+    pass
+
+
+@lru_cache(maxsize=10_000)
+def _campaign_of(job_id: int) -> int | None:
+    # Raises (so nothing is cached) when the job is not there or the read fails.
+    from reachly.core import sql
+
+    row = sql.fetchone("SELECT campaign_id FROM orchestration_job WHERE id = %s", [job_id])
+    if row is None:
+        raise _NoSuchJob(job_id)
+    return row["campaign_id"]
 
 
 def campaign_of(job_id: int) -> int | None:
-    """A job's campaign never changes: one primary-key read per job and process."""
-    if job_id in _CAMPAIGNS:
-        return _CAMPAIGNS[job_id]
-    from reachly.core import sql
-
+    """A job's campaign id (None: none, or unknown now). A job's campaign
+    never changes, so it is read once per job and process (an LRU cache of
+    10,000 jobs); a failed read is not cached and never fails a step."""
     try:
-        row = sql.fetchone("SELECT campaign_id FROM orchestration_job WHERE id = %s", [job_id])
+        return _campaign_of(job_id)
     except Exception:  # noqa: BLE001 - logging context must never fail a step
         return None
-    if row is None:
-        return None
-    if len(_CAMPAIGNS) >= _CAMPAIGNS_MAX:
-        _CAMPAIGNS.clear()
-    _CAMPAIGNS[job_id] = row["campaign_id"]
-    return row["campaign_id"]
 
 
 def step_fields(message: dict[str, Any]) -> dict[str, Any]:
