@@ -75,6 +75,12 @@ from reachly.observability import celery_hooks  # noqa: E402
 
 celery_hooks.install(app)
 
+from reachly.orchestration import received  # noqa: E402
+
+# Workers mark the step messages they receive, so the reconciler tells a
+# message waiting in a prefetch from a lost one.
+received.connect()
+
 
 # ---------------------------------------------------------------------------
 # Deployment: a warm shutdown (SIGTERM from Kubernetes, docker stop) hands the

@@ -27,17 +27,18 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.utils import timezone
 
 from agents import registry
 from reachly.core import sql
+from reachly.orchestration import broker
 from reachly.tenants.models import Tenant
 
 if TYPE_CHECKING:
-    from reachly.ops.broker import DeclaringChannel
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -52,32 +53,10 @@ WAITING_WARN = 1000
 
 def _queue_depths(names: list[str]) -> dict[str, int] | None:
     """Messages waiting in each broker queue; None if the broker is unreachable."""
-    from amqp.exceptions import ChannelError as AmqpChannelError
-
-    # The composition root's app (reachly.celery sits above ops).
-    from celery import current_app as app
-    from kombu.exceptions import ChannelError
-
-    depths: dict[str, int] = {}
-    try:
-        with app.connection_for_read() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-            for name in names:
-                channel = cast("DeclaringChannel", conn.channel())
-                try:
-                    _, count, _ = channel.queue_declare(queue=name, passive=True)
-                    depths[name] = int(count)
-                except (ChannelError, AmqpChannelError):
-                    depths[name] = 0  # never declared: nothing in it
-                finally:
-                    try:
-                        channel.close()
-                    except Exception:  # noqa: BLE001 - a passive 404 closes AMQP channels itself
-                        pass
-    except Exception:
-        log.warning("capacity: broker unreachable", exc_info=True)
+    depths = broker.queue_depths(names)
+    if any(n is None for n in depths.values()):
         return None
-    return depths
+    return {name: int(n or 0) for name, n in depths.items()}
 
 
 def _step_counts(tenant_id: int | None) -> dict[str, dict[str, Any]]:

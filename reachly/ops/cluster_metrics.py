@@ -21,7 +21,7 @@ class ClusterCollector:
         from agents import registry
         from reachly.core import sql
         from reachly.observability import workers
-        from reachly.ops import broker
+        from reachly.orchestration import broker
 
         queues = [spec.queue for spec in registry.AGENTS.values()] + [registry.CONTROL_QUEUE]
         depth = GaugeMetricFamily(

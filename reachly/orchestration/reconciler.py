@@ -1,10 +1,18 @@
 """The reconciler: the database says what is due, the broker only carries it.
 
 A step admitted (enqueued) whose message nobody picked up within
-REACHLY_REPUBLISH_AFTER_SECONDS lost its message: Redis was flushed or
-restarted without persistence, or the dispatcher died between commit and
-publish. Publish it again. A duplicate is harmless: the claim is a
-conditional update, so the second message claims nothing.
+REACHLY_REPUBLISH_AFTER_SECONDS may have lost its message: Redis was
+flushed or restarted without persistence, or the dispatcher died between
+commit and publish. Or its message is simply waiting behind busy workers.
+
+So a role's stale steps are republished only when its queue is empty (or
+gone) and no live worker has received their message (a worker's prefetch
+holds messages out of the queue): then what the database says is enqueued
+was lost. While messages wait, republishing would only add
+duplicates, which never run twice (the claim is fenced) but inflate the
+queue length that KEDA scales on (with one slot and 6 long steps, the queue
+grew to 13 messages for 1 waiting step). When the broker cannot be read,
+nothing is republished this pass.
 """
 
 from __future__ import annotations
@@ -15,24 +23,65 @@ from typing import Any
 from django.conf import settings
 
 from reachly.core import sql
-from reachly.orchestration import publish
+from reachly.orchestration import broker, publish, received
 
 BATCH = 500
 
 
+def _roles_with_empty_queues() -> list[str]:
+    """Roles with stale enqueued steps whose broker queue holds no message."""
+    roles = [
+        r["agent"]
+        for r in sql.fetchall(
+            """
+            SELECT DISTINCT agent FROM orchestration_step
+             WHERE status = 'enqueued' AND enqueued_at < now() - make_interval(secs => %s)
+            """,
+            [settings.REACHLY_REPUBLISH_AFTER_SECONDS],
+        )
+    ]
+    if not roles:
+        return []
+    depths = broker.queue_depths([f"agent.{role}" for role in roles])
+    return [role for role in roles if depths.get(f"agent.{role}") == 0]
+
+
 def reconcile() -> int:
+    """Republish the stale steps that are truly lost; the count.
+
+    Lost: `enqueued` for longer than REACHLY_REPUBLISH_AFTER_SECONDS, its
+    role's queue is empty, and no live worker has received its message
+    (reachly.orchestration.received).
+    """
+    roles = _roles_with_empty_queues()
+    if not roles:
+        return 0
+    candidates = [
+        r["id"]
+        for r in sql.fetchall(
+            """
+            SELECT id FROM orchestration_step
+             WHERE status = 'enqueued' AND enqueued_at < now() - make_interval(secs => %s) AND agent = ANY(%s)
+             ORDER BY enqueued_at LIMIT %s
+            """,
+            [settings.REACHLY_REPUBLISH_AFTER_SECONDS, roles, BATCH],
+        )
+    ]
+    lost = sorted(set(candidates) - received.held(candidates))
+    if not lost:
+        return 0
     rows = sql.fetchall(
         """
         WITH stale AS (
             SELECT id FROM orchestration_step
-             WHERE status = 'enqueued' AND enqueued_at < now() - make_interval(secs => %s)
-             ORDER BY enqueued_at LIMIT %s FOR UPDATE SKIP LOCKED)
+             WHERE id = ANY(%s) AND status = 'enqueued'
+             FOR UPDATE SKIP LOCKED)
         UPDATE orchestration_step s SET enqueued_at = now()
           FROM stale WHERE s.id = stale.id
         RETURNING s.id, s.job_id, s.tenant_id, s.agent, s.sender_account_id,
                   (SELECT a.timezone FROM campaigns_senderaccount a WHERE a.id = s.sender_account_id) AS tz
         """,
-        [settings.REACHLY_REPUBLISH_AFTER_SECONDS, BATCH],
+        [lost],
     )
     by_role: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:

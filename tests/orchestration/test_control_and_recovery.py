@@ -154,3 +154,25 @@ def test_pausing_a_sender_account_stops_its_step_while_other_accounts_carry_on(w
     sender_account_resume(paused)
     wait_job(job, timeout=60)
     assert set(sink_items(job).values()) == {2}  # both steps did each item once
+
+
+def test_messages_waiting_behind_a_busy_worker_are_not_republished(workers, broker_client):
+    """Issue 12: the reconciler republished every step enqueued for longer
+    than REACHLY_REPUBLISH_AFTER_SECONDS, even while its message was waiting
+    behind a busy worker: `agent.test` grew to 13 messages for 1 waiting step
+    (KEDA scales on that length). Only steps of an empty queue are
+    republished now (the FLUSHALL test above shows lost ones still are)."""
+    workers.start("control", beat=True, extra_env={"REACHLY_REPUBLISH_AFTER_SECONDS": "0.5"})
+    workers.start("agent.test", concurrency=1)
+    job = job_start(tenant=TenantFactory(), steps=[StepSpec(f"s{i}", "test", {"sleep": 1.5}) for i in range(6)])
+    lengths = []
+
+    def sample() -> bool:
+        waiting = Step.objects.filter(job=job, status="enqueued").count()
+        lengths.append((broker_client.llen("agent.test"), waiting))
+        return Step.objects.filter(job=job, status="succeeded").count() >= 4
+
+    # Several reconciler passes (beat runs one every second) while 5 steps wait.
+    wait_for(sample, timeout=60, interval=0.2, what="4 steps done")
+    assert all(queued <= waiting for queued, waiting in lengths), str(lengths)
+    wait_job(job, timeout=60)

@@ -1,4 +1,8 @@
-"""Looking into the broker: how many messages wait in each queue."""
+"""Looking into the broker: how many messages wait in each queue.
+
+The one queue-depth reader: the reconciler (is a stale step's message still
+waiting?), the capacity page and the cluster metrics all read through it.
+"""
 
 from __future__ import annotations
 
