@@ -42,7 +42,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -50,6 +49,7 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from agents.browser.sites import canonical_profile_url
 from reachly.campaigns.errors import Conflict, Invalid, TooManyRows
 from reachly.campaigns.models import Campaign, Lead
 
@@ -90,8 +90,6 @@ DELIMITERS = (",", ";", "\t", "|")
 # At most this many row errors are listed; the counts stay exact.
 MAX_ERRORS = 1000
 _CUSTOM_MAX = 2000  # characters per custom value
-_HOST_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
-_PLAIN_URL = re.compile(r"^(https?)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(/[^\s?#]*)?(?:\?[^\s#]*)?(?:#\S*)?$", re.I)
 _SPACE = re.compile(r"\s")
 # Addresses this plain are valid for Django's EmailValidator too; others ask it.
 _PLAIN_EMAIL = re.compile(
@@ -145,46 +143,27 @@ class ImportResult:
 
 
 def normalize_profile_url(raw: str) -> str:
-    """`HTTPS://WWW.Example.com/in/Ada/?utm=x#top` → `https://www.example.com/in/Ada`.
+    """A profile URL as typed → its canonical spelling (what de-duplication compares).
 
-    Scheme and host lowercased, a missing scheme becomes https, no query,
-    fragment, credentials or trailing slash. Raises ValueError saying why.
+    `HTTP://WWW.Example.com//in/Ada/?utm=x#top` → `https://example.com/in/Ada`.
+    A missing scheme becomes https; then the network's site module whose
+    host it is on canonicalises it (`Site.canonical_profile_url`: the
+    sandbox's base origin and `/in/<handle>`), and any other host gets
+    agents.browser.sites.generic_profile_url (https, no `www.`, no query,
+    fragment, doubled or trailing slash, unreserved percent-encodings
+    decoded). Raises ValueError saying why: empty, spaces, not http(s),
+    credentials, no host, or no profile path.
     """
     value = raw.strip()
-    # Fast path, one regex for the common shape (most rows of a big file);
-    # anything unusual takes the careful path below.
-    m = _PLAIN_URL.match(value)
-    if m:
-        scheme, host, port, path = m[1].lower(), m[2].lower(), m[3], m[4] or ""
-        if _HOST_RE.match(host) and "." in host and (port is None or int(port) <= 65535):
-            if port is not None and (scheme, int(port)) not in (("http", 80), ("https", 443)):
-                host = f"{host}:{int(port)}"
-            return f"{scheme}://{host}{path.rstrip('/')}"
     if not value:
         raise ValueError("a profile URL is required")
     if _SPACE.search(value):
         raise ValueError("a URL cannot contain spaces")
     if "://" not in value:
         value = "https://" + value
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise ValueError("not a valid URL") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
+    if value.split("://", 1)[0].lower() not in ("http", "https"):
         raise ValueError("must be an http or https URL")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("a URL must not contain credentials")
-    host = (parts.hostname or "").rstrip(".")
-    try:
-        host = host.encode("idna").decode("ascii") if not host.isascii() else host
-    except UnicodeError:
-        raise ValueError("not a valid host name") from None
-    if not host or not _HOST_RE.match(host) or ("." not in host and host != "localhost"):
-        raise ValueError("not a valid URL (no host name)")
-    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+    return canonical_profile_url(value)
 
 
 def _text(value: Any) -> str | None:
