@@ -49,6 +49,7 @@ def test_it_imports_a_utf8_csv_with_aliases_in_any_case_and_keeps_other_columns(
         "errors": None,
         "errors_truncated": False,
         "format": None,
+        "warnings": [],  # a clean UTF-8 file: nothing guessed
     }
     assert body["format"] == {"encoding": "utf-8", "delimiter": ","}
     found = leads(campaign)
