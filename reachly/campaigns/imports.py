@@ -4,18 +4,27 @@
     lead_import_rows(campaign=c, rows=[{...}])
     lead_import_preview(campaign=c, file=f) -> ImportPreview (a dry run: nothing written)
 
-1. Decode (CSV): UTF-8, with or without a BOM; anything that is not valid
-   UTF-8 is read as Windows-1252 (Excel's "CSV" on Windows), falling back to
-   Latin-1 for the five bytes 1252 leaves undefined. UTF-16 with a BOM too.
-2. Dialect: the delimiter (`,` `;` tab `|`) is the one the header line uses
-   most, outside quotes.
+1. Decode (CSV): UTF-8, with or without a BOM; UTF-16 with a BOM, or
+   without one when every other byte is NUL (said in `warnings`); other
+   files with NUL bytes are refused; anything that is not valid UTF-8 is
+   read as Windows-1252 (Excel's "CSV" on Windows; said in `warnings`),
+   falling back to Latin-1 for the five bytes 1252 leaves undefined.
+2. Dialect: an Excel `sep=;` first line names the delimiter; else it is the
+   one (`,` `;` tab `|`) the header line uses most, outside quotes, checked
+   against the first data lines: a header split by one and rows by another
+   is a file error; an ambiguous header is a warning.
 3. Header: names matched case-insensitively, ignoring spaces, `-` and `_`,
    with common aliases (ALIASES); every other column is kept per lead in
-   `custom_fields`, under its own header.
-4. Rows, streamed: each is validated (profile URL required and normalised,
-   e-mail, lengths); a bad row is rejected with `{row, field, message}` and
-   the others go on. Duplicates (within the file, or already in the
-   campaign) are reported, not silently dropped.
+   `custom_fields`, under its own header. A second column for one field, a
+   repeated name (kept as `Name (2)`) or an unnamed one is a warning.
+4. Rows, streamed: each is validated (profile URL required and
+   canonicalised by the network's site module, see normalize_profile_url;
+   e-mail, lengths; "Last, First" full names split right); a bad row is
+   rejected with `{row, field, message}` and the others go on, including a
+   row whose quote is never closed (to the end of the file, or across a
+   line that looks like another row: it names the lines). Duplicates
+   (within the file, or already in the campaign) are reported, not
+   silently dropped.
 5. Insert: valid rows stream straight into campaigns_lead with PostgreSQL
    COPY while the file is read, in one transaction (all or nothing), under
    a per-campaign lock so two imports cannot race past the duplicate check
