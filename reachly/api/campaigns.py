@@ -116,6 +116,10 @@ class ImportOutput(serializers.Serializer):
     )
     errors_truncated = serializers.BooleanField()
     format = serializers.DictField(child=serializers.CharField(), help_text="Detected encoding and delimiter.")
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Every guess the reader made (encoding, delimiter) and every column it renamed or set aside.",
+    )
 
 
 class LeadImportInput(serializers.Serializer):

@@ -208,3 +208,16 @@ def test_empty_states_guide_a_new_tenant(alice):
     campaign = Campaign.objects.create(tenant=alice.tenant, name="Fresh")
     page = alice.client.get(f"/campaigns/{campaign.pk}/").content
     assert b"No leads yet" in page and b"data-import-card open" in page
+
+
+def test_the_preview_and_the_import_result_show_every_guess_the_reader_made(alice, alices_world):
+    campaign = alices_world.campaign
+    text = "url,Team,Team\nhttps://sandbox.test/in/warned,a,b\n"
+    preview = alice.client.post(
+        f"/campaigns/{campaign.pk}/leads/preview", {"file": upload(text)}, HTTP_X_REACHLY_FRAGMENT="1"
+    )
+    html = preview.content.decode()
+    assert "data-preview-warnings" in html and "column 3 repeats the name &#x27;Team&#x27;" in html
+    alice.client.post(f"/campaigns/{campaign.pk}/leads/import", {"file": upload(text)})
+    page = alice.client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "data-import-warnings" in page and "kept as custom field &#x27;Team (2)&#x27;" in page
