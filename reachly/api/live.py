@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reachly.api.base import acting_user
+from reachly.api.permissions import TenantReader
 from reachly.api.tenancy import acting_tenant
 from reachly.live import tickets
 
@@ -27,11 +28,19 @@ class TicketOutput(serializers.Serializer):
 
 
 class LiveTicket(APIView):
+    """A ticket is a read (it opens a socket that only receives): viewers may
+    have one, though it is a POST (it must not be cached or prefetched)."""
+
+    permission_classes = [TenantReader]
+
     @extend_schema(request=None, responses={201: TicketOutput}, tags=["live"])
     def post(self, request):
         tenant = acting_tenant(request)
         user = acting_user(request)
-        value = tickets.issue(tenant_id=tenant.id, user_id=user.id if user else None)
+        token = getattr(request.user, "token", None)
+        value = tickets.issue(
+            tenant_id=tenant.id, user_id=user.id if user else None, token_id=token.pk if token is not None else None
+        )
         body = {"ticket": value, "expires_in": tickets.MAX_AGE_SECONDS, "url": f"/ws/events/?ticket={value}"}
         return Response(TicketOutput(body).data, status=status.HTTP_201_CREATED)
 

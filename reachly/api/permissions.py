@@ -29,6 +29,15 @@ class TenantMember(permissions.BasePermission):
         return True
 
 
+class TenantReader(permissions.BasePermission):
+    """A tenant member of any role, whatever the method (for POSTs that only read)."""
+
+    message = NO_TENANT
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and tenant_of(request) is not None)
+
+
 class TenantMemberOrStaff(TenantMember):
     """Staff see across tenants (capacity); others need a tenant."""
 

@@ -7,3 +7,7 @@ class LiveConfig(AppConfig):
 
     def ready(self) -> None:
         from reachly.live import publisher  # noqa: F401 - subscribes to events
+        from reachly.live.consumers import close_sockets_of_revoked_token
+        from reachly.tenants.signals import token_revoked
+
+        token_revoked.connect(close_sockets_of_revoked_token, weak=False, dispatch_uid="live-token-revoked")

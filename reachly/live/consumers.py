@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import parse_qs
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 
 from reachly.core import jsonsafe
 from reachly.live import groups, selectors, tickets
@@ -47,18 +50,25 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.gap_timers: dict[int, asyncio.TimerHandle] = {}
         self._order_lock = asyncio.Lock()
         self.tenant_subs: set[int] = set()
+        # Accept first, then close: a close before the handshake is an HTTP
+        # 403, and the documented 4401 would never reach the client.
+        await self.accept()
         if not self.tenants:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        await self.accept()
+        if self.token_id is not None:
+            await self.channel_layer.group_add(groups.token(self.token_id), self.channel_name)
 
     async def _allowed_tenants(self) -> set[int]:
-        query = dict(
-            pair.split("=", 1) for pair in self.scope.get("query_string", b"").decode().split("&") if "=" in pair
-        )
+        self.token_id: int | None = None
+        # parse_qs decodes percent-escapes (URLSearchParams writes ':' as %3A).
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if "ticket" in query:
-            claims = tickets.verify(query["ticket"])
-            return {claims["t"]} if claims else set()
+            claims = await database_sync_to_async(tickets.redeem)(query["ticket"][0])
+            if not claims:
+                return set()
+            self.token_id = claims.get("k")
+            return {claims["t"]}
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             return set()
@@ -71,6 +81,14 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(groups.job(job_id), self.channel_name)
         for tenant_id in list(getattr(self, "tenant_subs", ())):
             await self.channel_layer.group_discard(groups.tenant(tenant_id), self.channel_name)
+        token_id = getattr(self, "token_id", None)
+        if token_id is not None:
+            await self.channel_layer.group_discard(groups.token(token_id), self.channel_name)
+
+    async def token_revoked(self, message: dict[str, Any]) -> None:
+        """The token whose ticket opened this socket was revoked: close it."""
+        await self.send_json({"type": "error", "message": "the API token of this connection was revoked"})
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:
@@ -225,3 +243,11 @@ def _whole(value: Any, name: str, *, minimum: int) -> int:
     if value < minimum or value > 2**63 - 1:
         raise ValueError(f"{name} must be between {minimum} and {2**63 - 1}")
     return value
+
+
+def close_sockets_of_revoked_token(sender: Any, token: Any, **_: Any) -> None:
+    """`tenants.signals.token_revoked` receiver: every socket opened with a
+    ticket of `token` gets an error frame and closes with 4401."""
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(groups.token(token.pk), {"type": "token.revoked"})

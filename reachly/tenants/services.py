@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
+from reachly.tenants import signals
 from reachly.tenants.models import ApiToken, Membership, Plan, Tenant
 
 TOKEN_PREFIX = "rly"
@@ -71,9 +72,12 @@ def api_token_create(
 
 
 def api_token_revoke(token: ApiToken) -> ApiToken:
+    """Revoke `token` (idempotent); after commit, `signals.token_revoked` tells
+    the live layer to close the sockets its tickets opened."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        transaction.on_commit(lambda: signals.token_revoked.send(sender=ApiToken, token=token))
     return token
 
 

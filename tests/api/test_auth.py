@@ -107,3 +107,13 @@ def test_throttling_is_per_token_with_the_error_body_and_retry_after(alice, char
         assert error(response)["details"]["retry_after"] >= 1
         # Charlie's token has its own budget.
         assert charlie.client.get("/api/v1/usage/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_viewer_may_get_a_live_ticket_since_a_socket_only_reads(bob):
+    """Issue 11: viewers could not get a ticket although it is a read."""
+    csrf = bob.get("/api/v1/campaigns/").cookies.get("csrftoken")
+    bob.cookies["csrftoken"] = csrf.value if csrf else "x" * 32
+    response = bob.post("/api/v1/live/ticket", HTTP_X_CSRFTOKEN=bob.cookies["csrftoken"].value)
+    assert response.status_code == 201, response.content
+    assert response.json()["ticket"]

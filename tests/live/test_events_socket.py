@@ -41,11 +41,50 @@ async def receive_all(communicator, timeout=1.0):
     return out
 
 
-async def test_it_refuses_a_socket_without_session_or_ticket():
-    _, connected, code = await connect()
-    assert not connected and code == 4401
-    _, connected, code = await connect(ticket="forged")
-    assert not connected and code == 4401
+async def test_it_refuses_a_socket_without_session_or_ticket_with_the_documented_close_code():
+    """Issue 11: the refusal happened at the handshake (an HTTP 403), so the
+    documented 4401 never reached a client. Now the socket opens and closes."""
+    for ticket in (None, "forged"):
+        client, connected, _ = await connect(ticket=ticket)
+        assert connected
+        assert await client.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+
+
+async def _token_ticket(tenant, http=None):
+    import httpx
+
+    from reachly.tenants.services import api_token_create
+
+    token, key = await sync_to_async(api_token_create)(tenant=tenant, name="live")
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.post("/api/v1/live/ticket", headers={"Authorization": f"Token {key}"})
+    assert response.status_code == 201
+    return token, response.json()["ticket"]
+
+
+async def test_a_ticket_opens_one_socket_and_none_once_its_token_is_revoked():
+    from urllib.parse import quote
+
+    from reachly.tenants.services import api_token_revoke
+
+    tenant = await sync_to_async(TenantFactory)()
+    token, ticket = await _token_ticket(tenant)
+    # Percent-encoded as URLSearchParams writes it (':' -> %3A): accepted.
+    first, connected, _ = await connect(ticket=quote(ticket, safe=""))
+    assert connected and await first.receive_nothing(timeout=0.2)
+    again, _, _ = await connect(ticket=ticket)  # single use
+    assert await again.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+
+    # Revoking the token closes the socket its ticket opened...
+    await sync_to_async(api_token_revoke)(token)
+    assert (await first.receive_json_from(timeout=2))["type"] == "error"
+    assert await first.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+    # ...and a ticket issued before the revocation opens nothing.
+    token2, ticket2 = await _token_ticket(tenant)
+    await sync_to_async(api_token_revoke)(token2)
+    late, _, _ = await connect(ticket=ticket2)
+    assert await late.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
 
 
 async def test_a_client_reconnecting_with_after_seq_gets_exactly_what_it_missed_then_live_events():
