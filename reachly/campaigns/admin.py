@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
+from reachly.campaigns import services
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
 from reachly.campaigns.services import SENDER_ACCOUNT_FIELDS
 from reachly.ops.admin_filters import CampaignIdFilter
@@ -120,7 +121,8 @@ class SenderAccountAdmin(AuditedModelAdmin):
     @admin.action(description="Forget the browser session (the next step logs in again)")
     def forget_session(self, request, queryset):
         def forget(account: SenderAccount) -> None:
-            SenderAccount.objects.filter(pk=account.pk).update(session_state=None, session_updated_at=None)
+            # Through the service, like the API and the web UI (one home for accounts).
+            services.sender_account_update(account, session_state=None)
 
         run_service_action(
             request, queryset, action="sender_account.forget_session", verb="Forgot the session of", call=forget
