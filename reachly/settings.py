@@ -128,6 +128,10 @@ DATABASES["default"].setdefault("OPTIONS", {})
 REACHLY_PROCESS = env.str("REACHLY_PROCESS", default="")
 # At most this many steps may wait (not started) per tenant: job creation
 # beyond it is refused, naming the limit (the monthly plan limit is checked too).
+# Open live connections (WebSockets + SSE streams) per API token or user, and
+# per tenant (reachly/live/connections.py); more answer 429 / close 4429.
+REACHLY_LIVE_CONNECTIONS_PER_PRINCIPAL = env.int("REACHLY_LIVE_CONNECTIONS_PER_PRINCIPAL", default=20)
+REACHLY_LIVE_CONNECTIONS_PER_TENANT = env.int("REACHLY_LIVE_CONNECTIONS_PER_TENANT", default=200)
 REACHLY_TENANT_PENDING_STEPS_MAX = env.int("REACHLY_TENANT_PENDING_STEPS_MAX", default=300_000)
 DB_WEB_POOL_MAX = env.int("DB_WEB_POOL_MAX", default=8)
 if REACHLY_PROCESS == "web" and not env.bool("DB_PGBOUNCER", default=False):

@@ -26,13 +26,13 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qs
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from reachly.core import jsonsafe
-from reachly.live import groups, selectors, tickets
+from reachly.live import connections, groups, selectors, tickets
 
 GAP_WAIT_SECONDS = 0.1
 CLOSE_UNAUTHENTICATED = 4401
@@ -40,6 +40,8 @@ CLOSE_FORBIDDEN = 4403
 # A frame that is not acceptable JSON: an error frame, then this close code
 # (the client is out of contract; RFC 6455 leaves 4000-4999 to applications).
 CLOSE_BAD_FRAME = 4400
+# Too many open live connections for the token (or user) or the tenant.
+CLOSE_TOO_MANY = 4429
 
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
@@ -56,11 +58,39 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if not self.tenants:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        lease = await sync_to_async(connections.open_lease)(tenant_id=min(self.tenants), principal=self.principal)
+        if not lease.allowed:
+            await self.send_json({"type": "error", "message": connections.refusal_message(lease)})
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.lease = lease
+        self.renewer = asyncio.create_task(self._keep_lease())
         if self.token_id is not None:
             await self.channel_layer.group_add(groups.token(self.token_id), self.channel_name)
 
+    async def _keep_lease(self) -> None:
+        """Renew this socket's connection slots while it is open."""
+        while True:
+            await asyncio.sleep(connections.RENEW_SECONDS)
+            if not await sync_to_async(connections.renew)(self.lease):
+                # The slots lapsed (Redis flushed?): take them again or close.
+                lease = await sync_to_async(connections.open_lease)(
+                    tenant_id=min(self.tenants), principal=self.principal
+                )
+                if not lease.allowed:
+                    await self._bad_frame_close(connections.refusal_message(lease), CLOSE_TOO_MANY)
+                    return
+                self.lease = lease
+
+    async def _bad_frame_close(self, message: str, code: int) -> None:
+        await self.send_json({"type": "error", "message": message[:300]})
+        await self.close(code=code)
+
     async def _allowed_tenants(self) -> set[int]:
         self.token_id: int | None = None
+        # Whose connection this is, for the per-principal cap: the token, else
+        # the user, else (a ticket issued to neither) the ticket itself.
+        self.principal = ""
         # parse_qs decodes percent-escapes (URLSearchParams writes ':' as %3A).
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if "ticket" in query:
@@ -68,13 +98,26 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             if not claims:
                 return set()
             self.token_id = claims.get("k")
+            if self.token_id is not None:
+                self.principal = f"token:{self.token_id}"
+            elif claims.get("u") is not None:
+                self.principal = f"user:{claims['u']}"
+            else:
+                self.principal = f"ticket:{claims.get('n')}"
             return {claims["t"]}
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             return set()
+        self.principal = f"user:{user.pk}"
         return await database_sync_to_async(selectors.tenant_ids_for_user)(user)
 
     async def disconnect(self, code: int) -> None:
+        renewer = getattr(self, "renewer", None)
+        if renewer is not None:
+            renewer.cancel()
+        lease = self.__dict__.pop("lease", None)  # released once, even if disconnect runs twice
+        if lease is not None:
+            await sync_to_async(connections.close_lease)(lease)
         for timer in getattr(self, "gap_timers", {}).values():
             timer.cancel()
         for job_id in list(getattr(self, "job_seq", {})):

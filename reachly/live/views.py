@@ -18,7 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from reachly.live import groups, selectors
+from reachly.live import connections, groups, selectors
 from reachly.orchestration.models import TERMINAL_JOB_STATUSES
 
 KEEPALIVE_SECONDS = 15
@@ -29,16 +29,17 @@ def _error(status: int, code: str, message: str, details: Any = None) -> JsonRes
     return JsonResponse({"error": {"code": code, "message": message, "details": details or {}}}, status=status)
 
 
-def _tenants(request: HttpRequest) -> set[int] | None:
-    """Tenants the request may see; None when it is not authenticated."""
+def _tenants(request: HttpRequest) -> tuple[set[int], str] | None:
+    """(tenants the request may see, its principal "token:<id>"/"user:<id>");
+    None when it is not authenticated."""
     from reachly.tenants.services import api_token_authenticate
 
     header = request.headers.get("Authorization", "")
     if header.startswith("Token "):
         token = api_token_authenticate(header[6:].strip())
-        return {token.tenant_id} if token else None
+        return ({token.tenant_id}, f"token:{token.pk}") if token else None
     if request.user.is_authenticated:
-        return selectors.tenant_ids_for_user(request.user)
+        return selectors.tenant_ids_for_user(request.user), f"user:{request.user.pk}"
     return None
 
 
@@ -58,9 +59,10 @@ async def job_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse | J
         refused = _error(405, "method_not_allowed", f"{request.method} is not allowed here; use GET")
         refused["Allow"] = "GET, HEAD"
         return refused
-    allowed = await sync_to_async(_tenants)(request)
-    if allowed is None:
+    who = await sync_to_async(_tenants)(request)
+    if who is None:
         return _error(401, "not_authenticated", "send Authorization: Token <key> or log in")
+    allowed, principal = who
     job = await sync_to_async(lambda: selectors.job_for_tenants(pk, allowed))()
     if job is None:
         return _error(404, "not_found", "no such job")
@@ -68,6 +70,12 @@ async def job_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse | J
         after = int(request.GET.get("after_seq") or request.headers.get("Last-Event-ID") or 0)
     except ValueError:
         return _error(400, "invalid", "after_seq: must be an integer", {"after_seq": "must be an integer"})
+    lease = await sync_to_async(connections.open_lease)(tenant_id=job.tenant_id, principal=principal)
+    if not lease.allowed:
+        wait = max(1, int(lease.retry_after))
+        refused = _error(429, "throttled", connections.refusal_message(lease), {"retry_after": wait})
+        refused["Retry-After"] = str(wait)
+        return refused
 
     async def stream():
         layer = get_channel_layer()
@@ -75,6 +83,7 @@ async def job_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse | J
         await layer.group_add(groups.job(pk), channel)
         last = after
         deadline = time.monotonic() + settings.REACHLY_SSE_MAX_SECONDS
+        renew_at = time.monotonic() + connections.RENEW_SECONDS
         try:
             yield f"retry: {RECONNECT_MS}\n\n"
             for event in await sync_to_async(selectors.events_after)(pk, last):
@@ -83,6 +92,9 @@ async def job_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse | J
             if job.status in TERMINAL_JOB_STATUSES and last >= job.last_seq:
                 return
             while (left := deadline - time.monotonic()) > 0:
+                if time.monotonic() >= renew_at:
+                    renew_at = time.monotonic() + connections.RENEW_SECONDS
+                    await sync_to_async(connections.renew)(lease)
                 try:
                     message = await asyncio.wait_for(layer.receive(channel), timeout=min(KEEPALIVE_SECONDS, left))
                 except TimeoutError:
@@ -100,6 +112,7 @@ async def job_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse | J
                     return
         finally:
             await layer.group_discard(groups.job(pk), channel)
+            await sync_to_async(connections.close_lease)(lease)
 
     response = StreamingHttpResponse(stream(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"

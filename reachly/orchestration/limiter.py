@@ -148,6 +148,25 @@ def release(decision: Decision) -> None:
         pipe.execute()
 
 
+def renew(decision: Decision) -> bool:
+    """Extend the concurrency leases of a granted decision by their full
+    time-to-live, from now (Redis's clock), for holders that live longer than
+    one TTL (an open WebSocket). False when a lease had expired already (the
+    holder should give up what it holds, as if denied)."""
+    leases = [lim for lim in decision.limits if lim.kind == "lease"]
+    if not leases:
+        return True
+    client = rds.client()
+    now_ms = int(client.time()[0] * 1000)
+    pipe = client.pipeline(transaction=True)
+    for lim in leases:
+        pipe.zadd(lim.key, {decision.grant_id: now_ms + lim.ms}, xx=True, ch=True)
+        pipe.pexpire(lim.key, lim.ms + 60000)
+    results = pipe.execute()
+    # ZADD XX CH counts changed members: 0 when the grant was gone.
+    return all(int(changed) == 1 for changed in results[0::2])
+
+
 def usage(lim: Limit) -> int:
     """Current use of one limit (for dashboards; not part of a decision)."""
     client = rds.client()

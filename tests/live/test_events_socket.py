@@ -209,3 +209,25 @@ async def test_ids_that_are_not_whole_numbers_are_refused_not_rounded(job):
     reply = await client.receive_json_from(timeout=2)
     assert reply["type"] == "error" and "bad subscription: job must be" in reply["message"]
     await client.disconnect()
+
+
+async def test_one_token_cannot_hold_more_live_sockets_than_its_cap(settings):
+    """Issue 11: 100 SSE streams and 100 sockets from one token took a web
+    process to 57 database connections. Past the cap: an error frame and 4429."""
+    settings.REACHLY_LIVE_CONNECTIONS_PER_PRINCIPAL = 2
+    tenant = await sync_to_async(TenantFactory)()
+    token, first_ticket = await _token_ticket(tenant)
+    tickets_ = [first_ticket] + [
+        await sync_to_async(tickets.issue)(tenant_id=tenant.id, token_id=token.pk) for _ in range(3)
+    ]
+    one, ok1, _ = await connect(ticket=tickets_[0])
+    two, ok2, _ = await connect(ticket=tickets_[1])
+    assert ok1 and ok2 and await two.receive_nothing(timeout=0.2)
+    three, _, _ = await connect(ticket=tickets_[2])
+    assert "too many open live connections" in (await three.receive_json_from(timeout=2))["message"]
+    assert await three.receive_output(timeout=2) == {"type": "websocket.close", "code": 4429}
+    await one.disconnect()  # a slot is free again
+    four, _, _ = await connect(ticket=tickets_[3])
+    assert await four.receive_nothing(timeout=0.3)
+    await two.disconnect()
+    await four.disconnect()

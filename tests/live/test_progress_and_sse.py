@@ -110,3 +110,19 @@ async def test_an_sse_stream_of_a_running_job_ends_after_its_maximum_and_tells_t
     response, events = await _stream(key, f"/api/v1/jobs/{job.id}/stream")
     assert response.text.startswith("retry: ")
     assert [e["seq"] for e in events] == [1], "the events so far, then the end"
+
+
+async def test_an_sse_stream_past_the_tokens_cap_is_a_429_with_retry_after(settings):
+    from reachly.live import connections
+
+    settings.REACHLY_LIVE_CONNECTIONS_PER_PRINCIPAL = 1
+    tenant = await sync_to_async(TenantFactory)()
+    token, key = await sync_to_async(api_token_create)(tenant=tenant, name="sse-cap")
+    job = await sync_to_async(job_start)(tenant=tenant, steps=test_steps(1))
+    held = await sync_to_async(connections.open_lease)(tenant_id=tenant.id, principal=f"token:{token.pk}")
+    try:
+        response, _ = await _stream(key, f"/api/v1/jobs/{job.id}/stream")
+    finally:
+        await sync_to_async(connections.close_lease)(held)
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+    assert response.json()["error"]["code"] == "throttled"
