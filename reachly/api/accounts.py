@@ -10,22 +10,20 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from reachly.api.base import MAX_INT, LocalTimeField, TenantScoped, json_object, timezone_name
+from reachly.api.base import MAX_INT, LocalTimeField, TenantScoped, TextField, json_object, timezone_name
 from reachly.campaigns import services
 from reachly.campaigns.models import SenderAccount
 
 
 class SenderAccountInput(serializers.Serializer):
-    name = serializers.CharField(max_length=128)
+    name = TextField(max_length=128)
     network = serializers.SlugField(max_length=32, default="sandbox")
-    login = serializers.CharField(max_length=255, help_text="Username or e-mail on the network.")
-    password = serializers.CharField(
-        max_length=500, required=False, allow_null=True, trim_whitespace=False, write_only=True
-    )
+    login = TextField(max_length=255, help_text="Username or e-mail on the network.")
+    password = TextField(max_length=500, required=False, allow_null=True, trim_whitespace=False, write_only=True)
     session_state = serializers.JSONField(
         required=False, allow_null=True, validators=[json_object], help_text="Cookies and local storage (write-only)."
     )
-    timezone = serializers.CharField(max_length=64, default="UTC", validators=[timezone_name])
+    timezone = TextField(max_length=64, default="UTC", validators=[timezone_name])
     working_hours_start = LocalTimeField(required=False, help_text="In the account's time zone.")
     working_hours_end = LocalTimeField(required=False)
     daily_invite_cap = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False)

@@ -80,6 +80,18 @@ def json_object(value: Any) -> Any:
     return no_nul(value)
 
 
+class TextField(serializers.CharField):
+    """DRF's CharField without its coercion of numbers: `{"name": 0}` is a 400
+    naming the field, not a token named "0" (an input changed silently)."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class IdListField(serializers.ListField):
     child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 

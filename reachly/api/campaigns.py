@@ -16,7 +16,15 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reachly.api.base import IdListField, LocalTimeField, TenantScoped, acting_user, json_object, timezone_name
+from reachly.api.base import (
+    IdListField,
+    LocalTimeField,
+    TenantScoped,
+    TextField,
+    acting_user,
+    json_object,
+    timezone_name,
+)
 from reachly.api.filters import LeadFilter
 from reachly.api.jobs import JobOutput
 from reachly.api.pagination import Oldest
@@ -32,12 +40,12 @@ PRIORITIES = Priority.choices
 
 
 class CampaignInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    brief = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+    name = TextField(max_length=200)
+    brief = TextField(max_length=20_000, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=Campaign.Status.choices, required=False)
     sender_accounts = IdListField(required=False, max_length=1000, help_text="Ids of this tenant's sender accounts.")
     priority = serializers.ChoiceField(choices=PRIORITIES, required=False)
-    timezone = serializers.CharField(max_length=64, required=False, validators=[timezone_name])
+    timezone = TextField(max_length=64, required=False, validators=[timezone_name])
     schedule_start = LocalTimeField(required=False, allow_null=True, help_text="In the campaign's time zone.")
     schedule_end = LocalTimeField(required=False, allow_null=True)
     settings = serializers.JSONField(required=False, validators=[json_object], help_text="Free-form options.")
@@ -102,8 +110,8 @@ class LeadOutput(serializers.ModelSerializer):
 
 class RowErrorOutput(serializers.Serializer):
     row = serializers.IntegerField(help_text="CSV: the spreadsheet row (header = 1). JSON: the list index (from 0).")
-    field = serializers.CharField()
-    message = serializers.CharField()
+    field = TextField()
+    message = TextField()
 
 
 class ImportOutput(serializers.Serializer):
@@ -115,9 +123,9 @@ class ImportOutput(serializers.Serializer):
         many=True, help_text="Rejected and duplicate rows (at most 1000 listed)."
     )
     errors_truncated = serializers.BooleanField()
-    format = serializers.DictField(child=serializers.CharField(), help_text="Detected encoding and delimiter.")
+    format = serializers.DictField(child=TextField(), help_text="Detected encoding and delimiter.")
     warnings = serializers.ListField(
-        child=serializers.CharField(),
+        child=TextField(),
         help_text="Every guess the reader made (encoding, delimiter) and every column it renamed or set aside.",
     )
 
@@ -125,13 +133,13 @@ class ImportOutput(serializers.Serializer):
 class LeadImportInput(serializers.Serializer):
     """One lead of a JSON import (other keys are kept as custom fields)."""
 
-    profile_url = serializers.CharField(help_text="Also: linkedin_url, url.")
-    first_name = serializers.CharField(required=False)
-    last_name = serializers.CharField(required=False)
-    full_name = serializers.CharField(required=False, help_text="Also: name.")
-    company = serializers.CharField(required=False)
-    title = serializers.CharField(required=False)
-    email = serializers.CharField(required=False)
+    profile_url = TextField(help_text="Also: linkedin_url, url.")
+    first_name = TextField(required=False)
+    last_name = TextField(required=False)
+    full_name = TextField(required=False, help_text="Also: name.")
+    company = TextField(required=False)
+    title = TextField(required=False)
+    email = TextField(required=False)
 
 
 class CsvUpload(serializers.Serializer):

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents import registry
-from reachly.api.base import MAX_ID, TenantScoped, acting_user, json_object, no_nul
+from reachly.api.base import MAX_ID, TenantScoped, TextField, acting_user, json_object, no_nul
 from reachly.api.filters import EventFilter, JobFilter, StepFilter
 from reachly.api.pagination import BySeq, Newest, Oldest
 from reachly.campaigns.errors import Invalid
@@ -75,11 +75,11 @@ class JobOutput(serializers.ModelSerializer):
 
 
 class StepInput(serializers.Serializer):
-    key = serializers.CharField(max_length=100, help_text="Unique in the job: letters, digits, _ . : -")
+    key = TextField(max_length=100, help_text="Unique in the job: letters, digits, _ . : -")
     agent = serializers.ChoiceField(choices=registry.roles())
     input = serializers.JSONField(required=False, validators=[json_object], help_text="The agent's input.")
     depends_on = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, max_length=1000, help_text="Keys of steps."
+        child=TextField(max_length=100), required=False, max_length=1000, help_text="Keys of steps."
     )
     priority = serializers.ChoiceField(choices=PRIORITIES, required=False, allow_null=True)
     sender_account = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
@@ -87,7 +87,7 @@ class StepInput(serializers.Serializer):
 
 
 class JobInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    name = TextField(max_length=200, required=False, allow_blank=True)
     priority = serializers.ChoiceField(choices=PRIORITIES, required=False, allow_null=True)
     campaign = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
     # What StepInput(many=True, ...) builds; the stubs lack many=True's max_length.

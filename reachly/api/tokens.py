@@ -10,13 +10,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from reachly.api.base import TenantScoped, acting_user
+from reachly.api.base import TenantScoped, TextField, acting_user
 from reachly.tenants.models import ApiToken
 from reachly.tenants.services import api_token_create, api_token_revoke
 
 
 class TokenInput(serializers.Serializer):
-    name = serializers.CharField(max_length=128)
+    name = TextField(max_length=128)
 
 
 class TokenOutput(serializers.ModelSerializer):
@@ -29,7 +29,7 @@ class TokenOutput(serializers.ModelSerializer):
 
 
 class TokenCreatedOutput(TokenOutput):
-    key = serializers.CharField(help_text="Send as `Authorization: Token <key>`; shown only this once.")
+    key = TextField(help_text="Send as `Authorization: Token <key>`; shown only this once.")
 
     class Meta(TokenOutput.Meta):
         fields = [*TokenOutput.Meta.fields, "key"]

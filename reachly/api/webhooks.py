@@ -9,17 +9,17 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from reachly.api.base import TenantScoped
+from reachly.api.base import TenantScoped, TextField
 from reachly.webhooks import services
 from reachly.webhooks.models import WebhookEndpoint, WebhookEvent
 
 
 class WebhookInput(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, help_text="http(s) URL receiving signed JSON POSTs.")
+    url = TextField(max_length=2000, help_text="http(s) URL receiving signed JSON POSTs.")
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False, max_length=10
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    description = TextField(max_length=200, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
 
 
@@ -33,7 +33,7 @@ class WebhookOutput(serializers.ModelSerializer):
 
 
 class WebhookCreatedOutput(WebhookOutput):
-    secret = serializers.CharField(help_text="The HMAC-SHA256 signing secret: shown only this once.")
+    secret = TextField(help_text="The HMAC-SHA256 signing secret: shown only this once.")
 
     class Meta(WebhookOutput.Meta):
         fields = [*WebhookOutput.Meta.fields, "secret"]

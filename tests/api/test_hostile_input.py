@@ -128,7 +128,7 @@ raw_text = st.text(alphabet=st.characters(codec=None), max_size=60)
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    path=st.sampled_from(["campaigns/", "jobs/", "sender-accounts/", "webhooks/", "tokens/"]),
+    path=st.sampled_from(["campaigns/", "jobs/", "sender-accounts/", "webhooks/", "api-tokens/"]),
     body=st.one_of(
         st.dictionaries(
             st.sampled_from(["name", "settings", "steps", "input", "url", "events", "network", "login"]), json_values

@@ -47,3 +47,12 @@ def test_the_management_command_prints_a_working_key(alice, capsys):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/v1/agents/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", [0, 12.5, True, ["x"]])
+def test_a_name_that_is_not_text_is_a_400_not_a_silent_conversion(alice, name):
+    """Issue 11: `{"name": 0}` created a token named "0"."""
+    response = alice.client.post(URL, {"name": name}, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()["error"]["details"]
