@@ -112,6 +112,15 @@ def _client(timeout: float, connect: float) -> httpx.Client:
     return client
 
 
+def host_header(vetted: Vetted) -> str:
+    """The Host header of a vetted destination: its host, bracketed if IPv6,
+    with the port unless it is the scheme's default."""
+    destination = vetted.destination
+    host = f"[{destination.host}]" if ":" in destination.host else destination.host
+    default_port = 443 if destination.scheme == "https" else 80
+    return host if destination.port == default_port else f"{host}:{destination.port}"
+
+
 def pinned(vetted: Vetted) -> tuple[str, dict[str, str], dict[str, Any]]:
     """(URL to connect to, extra headers, httpx extensions) for a vetted destination.
 
@@ -121,11 +130,8 @@ def pinned(vetted: Vetted) -> tuple[str, dict[str, str], dict[str, Any]]:
     if vetted.trusted or destination.literal is not None:
         return destination.href, {}, {}
     ip = vetted.addresses[0]
-    literal = f"[{ip}]" if ip.version == 6 else str(ip)
-    default_port = 443 if destination.scheme == "https" else 80
-    host = f"[{destination.host}]" if ":" in destination.host else destination.host
-    url = httpx.URL(destination.href).copy_with(host=literal.strip("[]"), port=destination.port)
-    headers = {"Host": host if destination.port == default_port else f"{host}:{destination.port}"}
+    url = httpx.URL(destination.href).copy_with(host=str(ip), port=destination.port)
+    headers = {"Host": host_header(vetted)}
     extensions = {"sni_hostname": destination.host} if destination.scheme == "https" else {}
     return str(url), headers, extensions
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from functools import partial
 import httpx
 
 from agents.base import AgentError
-from agents.egress.http import no_cookies, pinned
+from agents.egress.http import host_header, no_cookies, pinned
 from agents.egress.policy import DestinationRefused, Policy, Vetted
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,7 @@ class EgressProxy:
         url, extra, extensions = pinned(vetted)
         forwarded = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP] + list(extra.items())
         if "Host" not in extra:
-            forwarded.append(("Host", _host_header(vetted)))
+            forwarded.append(("Host", host_header(vetted)))
         if self._client is None:
             self._client = httpx.AsyncClient(
                 follow_redirects=False,
@@ -268,13 +269,6 @@ class EgressProxy:
                 await writer.drain()
         finally:
             await response.aclose()
-
-
-def _host_header(vetted: Vetted) -> str:
-    destination = vetted.destination
-    host = f"[{destination.host}]" if ":" in destination.host else destination.host
-    default = 443 if destination.scheme == "https" else 80
-    return host if destination.port == default else f"{host}:{destination.port}"
 
 
 def _error(status: int, message: str) -> bytes:
@@ -309,8 +303,6 @@ _proxy_pid: int | None = None
 
 def get() -> EgressProxy:
     """This process's proxy (a forked child makes its own: threads do not survive a fork)."""
-    import os
-
     global _proxy, _proxy_pid
     if _proxy is None or _proxy_pid != os.getpid():
         _proxy, _proxy_pid = EgressProxy(), os.getpid()

@@ -60,8 +60,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             return
         lease = await sync_to_async(connections.open_lease)(tenant_id=min(self.tenants), principal=self.principal)
         if not lease.allowed:
-            await self.send_json({"type": "error", "message": connections.refusal_message(lease)})
-            await self.close(code=CLOSE_TOO_MANY)
+            await self._bad_frame(connections.refusal_message(lease), CLOSE_TOO_MANY)
             return
         self.lease = lease
         self.renewer = asyncio.create_task(self._keep_lease())
@@ -78,13 +77,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                     tenant_id=min(self.tenants), principal=self.principal
                 )
                 if not lease.allowed:
-                    await self._bad_frame_close(connections.refusal_message(lease), CLOSE_TOO_MANY)
+                    await self._bad_frame(connections.refusal_message(lease), CLOSE_TOO_MANY)
                     return
                 self.lease = lease
-
-    async def _bad_frame_close(self, message: str, code: int) -> None:
-        await self.send_json({"type": "error", "message": message[:300]})
-        await self.close(code=code)
 
     async def _allowed_tenants(self) -> set[int]:
         self.token_id: int | None = None
@@ -149,9 +144,10 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.receive_json(content)
 
-    async def _bad_frame(self, message: str) -> None:
+    async def _bad_frame(self, message: str, code: int = CLOSE_BAD_FRAME) -> None:
+        """An error frame, then close with `code` (4400 by default)."""
         await self.send_json({"type": "error", "message": message[:300]})
-        await self.close(code=CLOSE_BAD_FRAME)
+        await self.close(code=code)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("action") not in ("subscribe", "unsubscribe"):

@@ -28,24 +28,6 @@ from reachly.orchestration import broker, publish, received
 BATCH = 500
 
 
-def _roles_with_empty_queues() -> list[str]:
-    """Roles with stale enqueued steps whose broker queue holds no message."""
-    roles = [
-        r["agent"]
-        for r in sql.fetchall(
-            """
-            SELECT DISTINCT agent FROM orchestration_step
-             WHERE status = 'enqueued' AND enqueued_at < now() - make_interval(secs => %s)
-            """,
-            [settings.REACHLY_REPUBLISH_AFTER_SECONDS],
-        )
-    ]
-    if not roles:
-        return []
-    depths = broker.queue_depths([f"agent.{role}" for role in roles])
-    return [role for role in roles if depths.get(f"agent.{role}") == 0]
-
-
 def reconcile() -> int:
     """Republish the stale steps that are truly lost; the count.
 
@@ -53,20 +35,20 @@ def reconcile() -> int:
     role's queue is empty, and no live worker has received its message
     (reachly.orchestration.received).
     """
-    roles = _roles_with_empty_queues()
-    if not roles:
+    stale = sql.fetchall(
+        """
+        SELECT id, agent FROM orchestration_step
+         WHERE status = 'enqueued' AND enqueued_at < now() - make_interval(secs => %s)
+         ORDER BY enqueued_at LIMIT %s
+        """,
+        [settings.REACHLY_REPUBLISH_AFTER_SECONDS, BATCH],
+    )
+    if not stale:
         return 0
-    candidates = [
-        r["id"]
-        for r in sql.fetchall(
-            """
-            SELECT id FROM orchestration_step
-             WHERE status = 'enqueued' AND enqueued_at < now() - make_interval(secs => %s) AND agent = ANY(%s)
-             ORDER BY enqueued_at LIMIT %s
-            """,
-            [settings.REACHLY_REPUBLISH_AFTER_SECONDS, roles, BATCH],
-        )
-    ]
+    roles = sorted({r["agent"] for r in stale})
+    depths = broker.queue_depths([f"agent.{role}" for role in roles])
+    empty = {role for role in roles if depths.get(f"agent.{role}") == 0}
+    candidates = [r["id"] for r in stale if r["agent"] in empty]
     lost = sorted(set(candidates) - received.held(candidates))
     if not lost:
         return 0
