@@ -14,11 +14,10 @@ output). It never sleeps on a limit and never loops past a stop request:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from agents.ports import StepContext
 
 
 class AgentError(Exception):
@@ -37,6 +36,17 @@ class PermanentError(AgentError):
     """Retrying cannot help (bad input, agent disabled, invalid output...)."""
 
     retryable = False
+
+
+class InvalidGraph(PermanentError):
+    """Steps an agent asked to add to its job form an invalid graph.
+    `errors` maps ``steps[i].field`` to a message, as the API reports it."""
+
+    def __init__(self, errors: dict[str, str]):
+        first = next(iter(errors.items()), ("steps", "invalid"))
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{first[0]}: {first[1]}{more}", details={"errors": errors})
+        self.errors = errors
 
 
 class RateLimited(Exception):
@@ -61,152 +71,9 @@ class LeaseLost(Exception):
     """Another worker owns this step now (our lease expired); stop quietly."""
 
 
-class LLMPort(Protocol):
-    """What an LLM agent (agents/llm/client.py) needs from the control plane:
-    its settings, the tokens-per-minute limit and the ledger of provider
-    calls. Plain data in and out; the database and Redis stay behind it."""
-
-    def llm_settings(self) -> dict[str, Any]:
-        """The step's LLM configuration, read anew on every call (a raised
-        budget counts at once). Keys:
-
-        * ``providers``: provider name → config dict (``type``, ``model``,
-          endpoint, key...); ``chain``: provider names to try, in order;
-          ``chain_override`` / ``model_override``: the allocation's overrides
-          ("" when none);
-        * ``tokens_per_minute``: the tenant's tokens per minute per provider
-          (int, or None for no limit);
-        * ``budget``: the monthly budget in USD as a decimal string, or None
-          for no budget; ``spent``: USD spent this month, decimal string;
-          ``budget_recheck_seconds``: float seconds a step waits on a spent
-          budget;
-        * ``max_tokens`` (int, completion tokens per call), ``max_reprompts``
-          (int), ``prices`` (model → prices), ``timeouts`` (``connect`` /
-          ``read``, float seconds), ``inline_retries`` (int) and
-          ``inline_retry_max_seconds`` (float); also ``tenant_id``, ``role``.
-        """
-        ...
-
-    def llm_tokens_acquire(self, provider: str, tokens: int, tokens_per_minute: int | None) -> Callable[[], None]:
-        """Reserve `tokens` (prompt plus completion, an estimate of the most
-        the call may use) of the tenant's `tokens_per_minute` on `provider`
-        (None or 0: only operator rules apply), through the global limiter.
-
-        Returns the refund: call it when the call did not happen or failed,
-        so the tokens count for nothing. Raises RateLimited when denied;
-        its `retry_after` is -1 when the request alone exceeds the limit
-        (waiting cannot help).
-        """
-        ...
-
-    def llm_call_record(
-        self,
-        *,
-        task: str,
-        provider: str,
-        model: str,
-        outcome: str,
-        prompt_tokens: int = 0,
-        completion_tokens: int = 0,
-        cost: Decimal | str = "0",
-        latency_ms: int = 0,
-        fallback: bool = False,
-        error: str = "",
-        effect_key: str = "",
-        completion: str = "",
-    ) -> dict[str, Any]:
-        """Record one provider call of this step, once; a successful one
-        (`outcome` "ok") is added to the month's usage.
-
-        `task` is the prompt template's name; `outcome` one of "ok",
-        "rate_limited", "unavailable", "error"; `cost` in USD (a Decimal or
-        its string, default 0); `latency_ms` in milliseconds; `fallback`
-        says an earlier provider of the chain refused; `error` the refusal;
-        `effect_key` and `completion` (the answer's text) for a successful
-        call. Recording the same successful `effect_key` twice keeps the
-        first. Returns the recorded call: ``text``, ``provider``, ``model``,
-        ``prompt_tokens``, ``completion_tokens``, ``cost`` (USD, decimal
-        string), ``fallback``, ``call_id``. Raises ValueError for an unknown
-        outcome.
-        """
-        ...
-
-    def llm_call_find(self, effect_key: str) -> dict[str, Any] | None:
-        """This step's recorded successful call under `effect_key`, shaped as
-        `llm_call_record` returns it, or None (the effect ledger's verify)."""
-        ...
-
-
-class JobPort(Protocol):
-    """The step's own job, for the planning and analysing agents."""
-
-    def job_summary(self) -> dict[str, Any]:
-        """The job's results and metrics so far, as plain data: ``job`` (id,
-        name, status, step counts, ``started_at`` ISO 8601 or None),
-        ``steps`` (agent → status → count), ``llm`` (calls, tokens, cost in
-        USD as a decimal string, calls by provider, refused calls) and, for
-        a campaign's job, ``campaign`` and ``leads`` (total, by status; both
-        None otherwise)."""
-        ...
-
-    def job_step_keys(self) -> list[str]:
-        """The keys of every step of the job, in creation order."""
-        ...
-
-    def job_extend(self, steps: list[dict[str, Any]]) -> list[str]:
-        """Add `steps` (the API's step format: ``key``, ``agent``, optional
-        ``input``, ``depends_on``, ``priority``, ``sender_account``,
-        ``max_attempts``) to the job and return their keys. Idempotent: steps an
-        earlier run already added are not added again. Raises GraphError
-        (reachly.orchestration.graph) when the graph would be invalid."""
-        ...
-
-
-class StepContext(LLMPort, JobPort, Protocol):
-    step_id: int
-    job_id: int
-    tenant_id: int
-    role: str
-    input: dict[str, Any]
-    state: dict[str, Any]  # the last checkpoint, {} on the first run
-    attempt: int
-    sender_account_id: int | None
-
-    def safe_point(self) -> None: ...
-
-    def checkpoint(self, state: dict[str, Any]) -> None: ...
-
-    def acquire(self, action: str, weight: int = 1) -> None: ...
-
-    def effect(
-        self,
-        key: str,
-        fn: Callable[[], T],
-        *,
-        verify: Callable[[], T | None] | None = None,
-    ) -> T: ...
-
-    def upstream(self) -> dict[str, Any]:
-        """Outputs of the steps this one depends on, by step key."""
-        ...
-
-    # Sender account and leads (browser agents). Plain data only.
-    def account(self) -> dict[str, Any] | None: ...
-
-    def session_load(self) -> dict[str, Any] | None: ...
-
-    def session_save(self, state: dict[str, Any]) -> None: ...
-
-    def credentials(self) -> tuple[str, str | None]: ...
-
-    def account_cool_down(self, seconds: float, reason: str) -> None: ...
-
-    def account_needs_login(self, reason: str) -> None: ...
-
-    def leads(self, ids: list[int]) -> list[dict[str, Any]]: ...
-
-    def lead_update(self, lead_id: int, status: str, detail: str = "") -> None: ...
-
-
 class Agent(Protocol):
+    """An agent implementation: `run` does the step's work through the
+    ports of `ctx` (agents/ports.py) and returns its output, a JSON-safe
+    dict. It raises the errors above to tell the control plane what to do."""
+
     def run(self, ctx: StepContext) -> dict[str, Any]: ...

@@ -18,7 +18,8 @@ import time
 from functools import partial
 from typing import Any
 
-from agents.base import AgentError, PermanentError, StepContext
+from agents.base import AgentError, PermanentError
+from agents.ports import StepContext
 
 
 class TestAgent:
@@ -36,13 +37,7 @@ class TestAgent:
             if spec.get("action"):
                 ctx.acquire(spec["action"])
             if spec.get("effect"):
-                from reachly.orchestration import testing_sink
-
-                ctx.effect(
-                    f"item:{item}",
-                    partial(testing_sink.record, ctx.step_id, ctx.job_id, item),
-                    verify=partial(testing_sink.find, ctx.step_id, item),
-                )
+                ctx.effect(f"item:{item}", partial(ctx.sink.record, item), verify=partial(ctx.sink.find, item))
             if sleep:
                 time.sleep(sleep)  # the "action": not interruptible, like a page load
             processed.append(item)

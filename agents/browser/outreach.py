@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from playwright.sync_api import Error as PlaywrightError
 
-from agents.base import AgentError, PermanentError, RateLimited, StepContext
+from agents.base import AgentError, PermanentError, RateLimited
 from agents.browser import pool as browser_pool
 from agents.browser import sites
 from agents.browser.sites import (
@@ -58,6 +58,7 @@ from agents.browser.sites import (
     SiteError,
 )
 from agents.egress import current_policy
+from agents.ports import StepContext
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -145,7 +146,7 @@ def _now() -> str:
 class Outreach:
     def run(self, ctx: StepContext) -> dict[str, Any]:
         plan = parse(ctx.input)
-        account = ctx.account()
+        account = ctx.sender.data()
         if account is None:
             raise PermanentError("the outreach agent needs a sender account")
         try:
@@ -184,13 +185,15 @@ class _Run:
     # -- the run ---------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
         ctx, key = self.ctx, f"account:{self.account['id']}"
-        leads = {lead["id"]: lead for lead in ctx.leads(self.plan.lead_ids)}
+        leads = {lead["id"]: lead for lead in ctx.leads.get(self.plan.lead_ids)}
         pool = browser_pool.get()
         try:
             # The network's own origin is operator configuration (trusted);
             # anything else the pages load must be public.
             policy = current_policy(trusted=[self.site_cls.configured_url()])
-            with pool.session(key, load=ctx.session_load, save=ctx.session_save, policy=policy) as browser:
+            with pool.session(
+                key, load=ctx.sender.session_load, save=ctx.sender.session_save, policy=policy
+            ) as browser:
                 self._browser = browser
                 self._site = self.site_cls(browser.page, self.site_cls.configured_url())
                 waiting: list[int] = []
@@ -220,7 +223,7 @@ class _Run:
         except LoginFailed as exc:
             # The account needs a person (new password, a session upload):
             # its other steps wait instead of failing one by one.
-            self.ctx.account_needs_login(str(exc))
+            self.ctx.sender.needs_login(str(exc))
             raise PermanentError(
                 f"sign-in to {self.account['network']} failed for account {self.account['name']!r}: {exc}"
             ) from None
@@ -270,7 +273,7 @@ class _Run:
         )
         reason = f"{trouble.kind}: {trouble}"
         log.warning("account %s cools down for %ss (%s)", self.account["id"], seconds, reason)
-        self.ctx.account_cool_down(seconds, reason)
+        self.ctx.sender.cool_down(seconds, reason)
         raise RateLimited(seconds, f"account {self.account['id']} cooling down after {trouble.kind}")
 
     # -- texts -------------------------------------------------------------------
@@ -309,7 +312,7 @@ class _Run:
             ) from None
 
     def _login(self) -> None:
-        login, password = self.ctx.credentials()
+        login, password = self.ctx.sender.credentials()
         if not password:
             raise LoginFailed("the session expired and the account has no password")
         self.ctx.safe_point()
@@ -324,15 +327,15 @@ class _Run:
         if not self.site_cls.owns(lead["profile_url"]):
             # Never navigate elsewhere with the sender's session attached.
             detail = f"the profile URL is not a {self.site_cls.network} profile"
-            self.ctx.lead_update(lead["id"], "failed", detail)
+            self.ctx.leads.update(lead["id"], "failed", detail)
             return {"status": "failed", "detail": detail}
         self._pace()
         self.ctx.acquire("visit")
         try:
             return self._signed_in(lambda: self.site.open_profile(lead["profile_url"]))
-        except ProfileNotFound:
-            self.ctx.lead_update(lead["id"], "failed", "profile not found")
-            return {"status": "failed", "detail": "profile not found"}
+        except ProfileNotFound as exc:
+            self.ctx.leads.update(lead["id"], "failed", str(exc))
+            return {"status": "failed", "detail": str(exc)}
 
     def _invite(self, lead: dict[str, Any]) -> dict[str, Any]:
         profile = self._visit(lead)
@@ -340,10 +343,10 @@ class _Run:
             return profile
         lead_id, url = lead["id"], lead["profile_url"]
         if profile.state is ProfileState.SELF:
-            self.ctx.lead_update(lead_id, "skipped", "the sender's own profile")
+            self.ctx.leads.update(lead_id, "skipped", "the sender's own profile")
             return {"status": "skipped", "detail": "the sender's own profile"}
         if profile.state is ProfileState.CONNECTED:
-            self.ctx.lead_update(lead_id, "connected", "already connected")
+            self.ctx.leads.update(lead_id, "connected", "already connected")
             return {"status": "already_connected"}
 
         key = f"tenant:invite:{lead_id}"
@@ -355,7 +358,7 @@ class _Run:
                 lambda: {"sent": False, "found": "pending", "at": _now()},
                 verify=lambda: {"sent": True, "verified": "pending", "at": _now()},
             )
-            self.ctx.lead_update(lead_id, "invited", "invitation pending")
+            self.ctx.leads.update(lead_id, "invited", "invitation pending")
             return {"status": "invited" if result.get("sent") else "already_pending"}
 
         note, source = self._text_for(lead)
@@ -375,7 +378,7 @@ class _Run:
             return None
 
         result = self.ctx.effect(key, send, verify=verify)
-        self.ctx.lead_update(lead_id, "invited", "invitation sent")
+        self.ctx.leads.update(lead_id, "invited", "invitation sent")
         outcome = {"status": "invited" if result.get("sent") else "already_pending"}
         if result.get("note") == note:
             outcome["note_source"] = source
@@ -390,7 +393,7 @@ class _Run:
             return None  # not accepted yet: wait
         if profile.state is not ProfileState.CONNECTED:
             detail = "no invitation to follow up" if profile.state is ProfileState.AVAILABLE else "own profile"
-            self.ctx.lead_update(lead_id, "skipped", detail)
+            self.ctx.leads.update(lead_id, "skipped", detail)
             return {"status": "skipped", "detail": detail}
 
         text, source = self._text_for(lead)
@@ -408,7 +411,7 @@ class _Run:
             return None
 
         self.ctx.effect(f"tenant:message:{lead_id}:job{self.ctx.job_id}", send, verify=verify)
-        self.ctx.lead_update(lead_id, "messaged", "follow-up sent")
+        self.ctx.leads.update(lead_id, "messaged", "follow-up sent")
         return {"status": "messaged", "message_source": source}
 
     def _wait_or_skip(self, waiting: list[int]) -> None:
@@ -422,6 +425,6 @@ class _Run:
                 f"waiting for {len(waiting)} invitation(s) to be accepted",
             )
         for lead_id in waiting:
-            self.ctx.lead_update(lead_id, "skipped", "invitation not accepted in time")
+            self.ctx.leads.update(lead_id, "skipped", "invitation not accepted in time")
             self.results[str(lead_id)] = {"status": "skipped", "detail": "invitation not accepted in time"}
         self._checkpoint()

@@ -20,13 +20,14 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Response, Route
 
-from agents.base import AgentError, PermanentError, StepContext
+from agents.base import AgentError, PermanentError
 from agents.browser import pool as browser_pool
 from agents.egress import current_policy
 from agents.egress import policy as egress_policy
 from agents.egress import proxy as egress_proxy
 from agents.egress.policy import DestinationRefused
 from agents.egress.proxy import REFUSED_HEADER, Refusal
+from agents.ports import StepContext
 
 MAX_URLS = 50
 # Images, media and fonts carry nothing we extract; skipping them saves

@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from agents.base import AgentError, PermanentError, StepContext
+from agents.base import AgentError, PermanentError
+from agents.ports import StepContext
 
 MAX_RECIPIENTS = 50
 

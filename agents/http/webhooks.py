@@ -37,9 +37,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from agents.base import AgentError, PermanentError, RateLimited, StepContext
+from agents.base import AgentError, PermanentError, RateLimited
 from agents.egress import Policy, current_policy
 from agents.egress import http as client
+from agents.ports import StepContext
 
 SIGNATURE_HEADER = "X-Reachly-Signature"
 TIMESTAMP_HEADER = "X-Reachly-Timestamp"
@@ -89,12 +90,6 @@ def verify(
     return any(hmac.compare_digest(expected, part.strip()) for part in signature.split(","))
 
 
-def _default_lookup(tenant_id: int, endpoint_id: int) -> Target | None:
-    from reachly.webhooks.services import webhook_endpoint_target
-
-    return webhook_endpoint_target(tenant_id=tenant_id, endpoint_id=endpoint_id)
-
-
 def _settings() -> tuple[Policy, float]:
     from django.conf import settings
 
@@ -108,7 +103,8 @@ class WebhookDelivery:
         lookup: Callable[[int, int], Target | None] | None = None,
         options: Callable[[], tuple[Policy, float]] | None = None,
     ):
-        self.lookup = lookup or _default_lookup
+        # None: the step's webhook port (ctx.webhooks.target); tests pass their own.
+        self.lookup = lookup
         self.options = options or _settings
 
     # -- what to send ----------------------------------------------------------
@@ -140,7 +136,7 @@ class WebhookDelivery:
                     "lead",
                     {"id": f"lead{lead['id']}", "type": "lead", "data": lead},
                 )
-                for lead in ctx.leads(ids)
+                for lead in ctx.leads.get(ids)
             ]
         if spec.get("results"):
             payload = {"id": f"s{ctx.step_id}.results", "type": "job.results", "data": ctx.upstream()}
@@ -152,7 +148,7 @@ class WebhookDelivery:
         endpoint_id = ctx.input.get("endpoint")
         if not isinstance(endpoint_id, int) or isinstance(endpoint_id, bool):
             raise PermanentError("input.endpoint: a webhook endpoint id is required")
-        target = self.lookup(ctx.tenant_id, endpoint_id)
+        target = self.lookup(ctx.tenant_id, endpoint_id) if self.lookup else ctx.webhooks.target(endpoint_id)
         if target is None:
             return {"endpoint": endpoint_id, "skipped": "the endpoint was deleted", "delivered": 0}
         if not target.get("active", True):

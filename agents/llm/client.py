@@ -20,9 +20,9 @@ For each call:
    soonest Retry-After); otherwise an AgentError (retryable if any provider
    was only down).
 
-Agents call this with their StepContext; the context's LLM methods
-(`llm_settings`, `llm_tokens_acquire`, `llm_call_record`, `llm_call_find`)
-are the only door to the database and Redis.
+Agents call this with their StepContext; its LLM port (`ctx.llm`:
+settings, tokens, the call ledger, provider cool-downs; agents/ports.py)
+is the only door to the database and Redis.
 """
 
 from __future__ import annotations
@@ -30,69 +30,24 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import redis
 from jsonschema import Draft202012Validator
 
-from agents.base import AgentError, PermanentError, RateLimited, StepContext
+from agents.base import AgentError, PermanentError, RateLimited
 from agents.llm import pricing, prompts, providers, tokens
 from agents.llm.providers import ConfigError, ProviderError, ProviderRateLimited, Request
-from reachly.core import redis as rds
+from agents.ports import StepContext
 
 log = logging.getLogger(__name__)
 
 # Part of the wait reason of a step whose tenant spent its LLM budget
 # (reachly.llm.services finds waiting steps by it when the budget is raised).
 BUDGET_WAIT = "monthly LLM budget"
-
-# A provider that answered 429 is skipped by every worker until its
-# Retry-After has passed: the next calls go straight to the fallback. The
-# mark lives in Redis (a key that expires then); this process also keeps its
-# own, so a Redis outage only makes the other processes find out themselves.
-_cooldown_lock = threading.Lock()
-_cooldown: dict[str, float] = {}
-
-
-def _cooldown_key(provider: str) -> str:
-    return rds.key("llm", "cooldown", provider)
-
-
-def _cool(provider: str, seconds: float) -> None:
-    with _cooldown_lock:
-        _cooldown[provider] = max(_cooldown.get(provider, 0.0), time.monotonic() + seconds)
-    ms = max(1, int(seconds * 1000))
-    try:
-        with rds.client().pipeline() as pipe:  # set, or lengthen (never shorten) the mark
-            pipe.set(_cooldown_key(provider), 1, px=ms, nx=True)
-            pipe.pexpire(_cooldown_key(provider), ms, gt=True)
-            pipe.execute()
-    except redis.RedisError:
-        log.warning("could not share the cool-down of LLM provider %s", provider, exc_info=True)
-
-
-def _cooling(provider: str) -> float:
-    with _cooldown_lock:
-        local = max(0.0, _cooldown.get(provider, 0.0) - time.monotonic())
-    try:
-        shared = max(0, rds.client().pttl(_cooldown_key(provider))) / 1000
-    except redis.RedisError:
-        shared = 0.0
-    return max(local, shared)
-
-
-def reset_cooldowns() -> None:
-    """Forget every cool-down (this process's and the shared ones); tests."""
-    with _cooldown_lock:
-        _cooldown.clear()
-    keys = rds.client().keys(_cooldown_key("*"))
-    if keys:
-        rds.client().delete(*keys)
 
 
 @dataclass
@@ -114,7 +69,7 @@ class LLM:
     @property
     def settings(self) -> dict[str, Any]:
         if self._settings is None:
-            self._settings = self.ctx.llm_settings()
+            self._settings = self.ctx.llm.settings()
         return self._settings
 
     # -- one completion ----------------------------------------------------
@@ -138,7 +93,7 @@ class LLM:
         return self.ctx.effect(
             effect_key,
             lambda: self._call(effect_key, task, context, variables, json_mode, max_tokens, history or []),
-            verify=lambda: self.ctx.llm_call_find(effect_key),
+            verify=lambda: self.ctx.llm.call_find(effect_key),
         )
 
     def _call(
@@ -151,7 +106,7 @@ class LLM:
         max_tokens: int | None,
         history: list[dict[str, str]],
     ) -> dict[str, Any]:
-        settings = self.ctx.llm_settings()
+        settings = self.ctx.llm.settings()
         self._settings = settings
         _check_budget(settings)
         try:
@@ -172,12 +127,12 @@ class LLM:
         reserve = tokens.estimate_messages(request.system, request.messages) + request.max_tokens
         refusals: list[Refusal] = []
         for i, link in enumerate(links):
-            cooling = _cooling(link.name)
+            cooling = self.ctx.llm.provider_cooling(link.name)
             if cooling > 0:
                 refusals.append(Refusal(link.name, f"answered 429, skipped for {cooling:.0f}s", cooling, True))
                 continue
             try:
-                refund = self.ctx.llm_tokens_acquire(link.name, reserve, settings["tokens_per_minute"])
+                refund = self.ctx.llm.tokens_acquire(link.name, reserve, settings["tokens_per_minute"])
             except RateLimited as denied:
                 if denied.retry_after < 0:
                     refusals.append(Refusal(link.name, f"{reserve} tokens exceed {denied.scope}", None, False, False))
@@ -190,7 +145,7 @@ class LLM:
                 completion = link.provider.complete(request, link.model)
             except ProviderError as exc:
                 refund()
-                self.ctx.llm_call_record(
+                self.ctx.llm.call_record(
                     task=task,
                     provider=link.name,
                     model=link.model,
@@ -201,7 +156,7 @@ class LLM:
                 )
                 limited = isinstance(exc, ProviderRateLimited)
                 if limited:
-                    _cool(link.name, exc.retry_after or 1.0)
+                    self.ctx.llm.provider_cool_down(link.name, exc.retry_after or 1.0)
                 refusals.append(
                     Refusal(link.name, f"{exc.outcome}: {exc}"[:200], exc.retry_after, limited, exc.retryable)
                 )
@@ -210,7 +165,7 @@ class LLM:
             cost = pricing.cost(
                 completion.model, completion.prompt_tokens, completion.completion_tokens, settings.get("prices")
             )
-            return self.ctx.llm_call_record(
+            return self.ctx.llm.call_record(
                 task=task,
                 provider=link.name,
                 model=completion.model,

@@ -13,16 +13,17 @@ THE CONTRACT with the outreach agent (issue 3) — do not change it:
 
 Leads go round-robin across the campaign's sender accounts, then in batches
 of `batch_size` per account; a campaign without sender accounts gets no
-outreach steps. Steps are dicts in the API's format (graph.from_dicts).
+outreach steps. Steps are dicts in the API's format; the job's graph rules (keys,
+priorities, dependencies, cycles) come through the job port
+(agents/ports.py: JobPort), the control plane's own check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 from agents import registry
-from reachly.orchestration import graph
 
 COPY_KEY = "write-copy"
 SUMMARY_KEY = "summarise"
@@ -79,8 +80,9 @@ def default_graph(
     return steps
 
 
-def schema(agents: list[str] | None = None) -> dict[str, Any]:
-    """The JSON schema of the planner's answer: {"steps": [...]}."""
+def schema(*, key_pattern: str, priorities: list[int], agents: list[str] | None = None) -> dict[str, Any]:
+    """The JSON schema of the planner's answer: {"steps": [...]}, with the
+    job port's step key pattern (a regular expression) and priority levels."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
@@ -96,12 +98,12 @@ def schema(agents: list[str] | None = None) -> dict[str, Any]:
                     "required": ["key", "agent", "input"],
                     "additionalProperties": False,
                     "properties": {
-                        "key": {"type": "string", "pattern": graph.KEY_RE.pattern},
+                        "key": {"type": "string", "pattern": key_pattern},
                         "agent": {"enum": list(agents or PLANNABLE)},
                         "input": {"type": "object"},
                         "depends_on": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
                         "sender_account": {"type": "integer"},
-                        "priority": {"enum": list(graph.PRIORITIES)},
+                        "priority": {"enum": list(priorities)},
                     },
                 },
             }
@@ -110,18 +112,22 @@ def schema(agents: list[str] | None = None) -> dict[str, Any]:
 
 
 def check(
-    steps: list[dict[str, Any]], *, leads: list[int], sender_accounts: list[int], taken_keys: Sequence[str] = ()
+    steps: list[dict[str, Any]],
+    *,
+    leads: list[int],
+    sender_accounts: list[int],
+    graph_errors: Callable[[list[dict[str, Any]]], dict[str, str]],
 ) -> list[str]:
-    """What is wrong with a schema-valid graph for this campaign, by
-    `steps[i].field`: the graph (keys, dependencies, cycles), and that it
-    only uses the campaign's leads and sender accounts."""
+    """What is wrong with a schema-valid graph for this campaign, as
+    "steps[i].field: message" lines: the graph as the job would take it
+    (`graph_errors`, the job port's check: keys, taken keys, dependencies,
+    cycles), and that it only uses the campaign's leads and sender
+    accounts."""
     errors: list[str] = []
-    known_leads, accounts, taken = set(leads), set(sender_accounts), set(taken_keys)
+    known_leads, accounts = set(leads), set(sender_accounts)
     keys = {s.get("key") for s in steps}
     for i, step in enumerate(steps):
         where = f"steps[{i}]"
-        if step.get("key") in taken:
-            errors.append(f"{where}.key: {step['key']!r} is already a step of this job")
         account = step.get("sender_account")
         needs_account = registry.get(step["agent"]).needs_account if step.get("agent") in registry.AGENTS else False
         if needs_account and account is None:
@@ -139,10 +145,5 @@ def check(
             source = step.get("input", {}).get(ref)
             if source is not None and source not in keys:
                 errors.append(f"{where}.input.{ref}: no step {source!r} in the graph")
-    try:
-        specs = graph.from_dicts(steps)
-        # Existing steps go last, so error indices stay those of `steps`.
-        graph.validate(specs + [graph.StepSpec(key=k, agent="test") for k in taken - keys])
-    except graph.GraphError as exc:
-        errors += [f"{field}: {message}" for field, message in exc.errors.items()]
+    errors += [f"{field}: {message}" for field, message in graph_errors(steps).items()]
     return errors

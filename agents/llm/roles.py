@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.base import PermanentError, StepContext
+from agents.base import InvalidGraph, PermanentError
 from agents.llm import plan
 from agents.llm.client import LLM
-from reachly.orchestration.graph import GraphError  # graph validation only: no ORM
+from agents.ports import StepContext
 
 NOTE_LIMIT = 300  # the network's connection-note limit
 MESSAGE_LIMIT = 2000
@@ -101,7 +101,7 @@ class ActivityPlanner:
         leads = [int(x) for x in inp["leads"]]
         accounts = [int(x) for x in inp.get("sender_accounts", [])]
         batch_size = int(inp.get("batch_size") or 5)
-        taken = ctx.job_step_keys()
+        taken = ctx.job.step_keys()
         context = {
             "campaign": inp["campaign"],
             "brief": inp.get("brief", ""),
@@ -121,14 +121,16 @@ class ActivityPlanner:
             "planner.graph",
             context,
             variables=variables,
-            schema=plan.schema(),
-            check=lambda d: plan.check(d["steps"], leads=leads, sender_accounts=accounts, taken_keys=taken),
+            schema=plan.schema(key_pattern=ctx.job.step_key_pattern(), priorities=ctx.job.priorities()),
+            check=lambda d: plan.check(
+                d["steps"], leads=leads, sender_accounts=accounts, graph_errors=ctx.job.graph_errors
+            ),
             max_tokens=max(1500, 40 * len(leads) + 200 * len(accounts)),
         )
         steps = data["steps"]
         try:
-            keys = ctx.effect("plan:extend", lambda: ctx.job_extend(steps))
-        except GraphError as exc:
+            keys = ctx.effect("plan:extend", lambda: ctx.job.extend(steps))
+        except InvalidGraph as exc:
             raise PermanentError(f"the planned graph was refused: {exc}", details={"errors": exc.errors}) from None
         return {
             "steps_added": len(keys),
@@ -148,7 +150,7 @@ class Copywriter:
         if not isinstance(inp.get("leads"), list):
             raise PermanentError("copywriter needs input {campaign, brief, leads: [lead ids]} or {kind: posts, topic}")
         ids = [int(x) for x in inp["leads"]]
-        leads = ctx.leads(ids)
+        leads = ctx.leads.get(ids)
         topic = topic_of(inp)
         notes: dict[str, str] = dict(ctx.state.get("notes", {}))
         messages: dict[str, str] = dict(ctx.state.get("messages", {}))
@@ -190,7 +192,7 @@ class DataAnalyst:
     """Summarises a job's results and metrics."""
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
-        metrics = ctx.job_summary()
+        metrics = ctx.llm.job_summary()
         data, answer = LLM(ctx).complete_json("summary", "analyst.summary", {"summary": metrics}, schema=SUMMARY_SCHEMA)
         return {
             "headline": data["headline"],

@@ -46,14 +46,30 @@ def sender_account_needs_login(account_id: int, reason: str) -> None:
 
 
 def lead_status_set(
-    *, lead_id: int, status: str, detail: str = "", job_id: int | None = None, account_id: int | None = None
+    *,
+    lead_id: int,
+    status: str,
+    detail: str = "",
+    job_id: int | None = None,
+    account_id: int | None = None,
+    tenant_id: int | None = None,
 ) -> None:
-    """Change a lead's per-campaign status; an event on the job says so."""
+    """Change a lead's per-campaign status; an event on the job says so.
+
+    `tenant_id`, when given, confines the change to that tenant's lead (an
+    agent's request never reaches another tenant's). Raises ValueError for
+    a status that is not a Lead.Status value.
+    """
+    if status not in Lead.Status.values:
+        raise ValueError(f"unknown lead status {status!r}; one of {', '.join(Lead.Status.values)}")
+    leads = Lead.objects.filter(pk=lead_id)
+    if tenant_id is not None:
+        leads = leads.filter(tenant_id=tenant_id)
     with transaction.atomic():
         updates: dict[str, Any] = {"status": status, "status_detail": detail[:255], "updated_at": timezone.now()}
         if account_id is not None:
             updates["sender_account_id"] = account_id
-        changed = Lead.objects.filter(pk=lead_id).exclude(status=status, status_detail=detail[:255]).update(**updates)
+        changed = leads.exclude(status=status, status_detail=detail[:255]).update(**updates)
         if changed and job_id is not None:
             emit(job_id, [NewEvent("lead.status_changed", {"lead": lead_id, "status": status, "detail": detail})])
 

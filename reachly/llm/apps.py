@@ -8,3 +8,7 @@ class LlmConfig(AppConfig):
 
     def ready(self) -> None:
         from reachly.llm import checks  # noqa: F401 (registers the system check)
+        from reachly.llm.step_ports import LLMAdapter
+        from reachly.orchestration import ports
+
+        ports.provide("llm", LLMAdapter)  # the LLM agents' port (reachly/orchestration/ports.py)

@@ -104,6 +104,49 @@ def validate(steps: list[StepSpec]) -> list[StepSpec]:
     return [by_key[k] for k in order]
 
 
+def _clashes(steps: list[StepSpec], existing_keys: set[str]) -> dict[str, str]:
+    return {
+        f"steps[{i}].key": f"the job already has a step {s.key!r}"
+        for i, s in enumerate(steps)
+        if s.key in existing_keys
+    }
+
+
+def validate_extension(steps: list[StepSpec], existing_keys: set[str]) -> list[StepSpec]:
+    """Check `steps` as additions to a job whose steps have `existing_keys`:
+    keys must be new; dependencies may name existing steps.
+
+    Returns the new steps in a topological order. Raises GraphError, its
+    indices those of `steps`.
+    """
+    clashes = _clashes(steps, existing_keys)
+    if clashes:
+        raise GraphError(clashes)
+    # Existing keys stand in as dependency-free placeholders, after the new
+    # steps so that error indices stay those of `steps`.
+    placeholders = [StepSpec(key=k, agent="test") for k in sorted(existing_keys)]
+    new_keys = {s.key for s in steps}
+    return [s for s in validate(steps + placeholders) if s.key in new_keys]
+
+
+def extension_errors(raw: Any, existing_keys: set[str]) -> dict[str, str]:
+    """Everything wrong with `raw` (untrusted steps in the API's format) as
+    additions to a job whose steps have `existing_keys`, by
+    ``steps[i].field``: fields, keys already taken, unknown dependencies,
+    cycles. Empty when valid; raises nothing (the planner's check)."""
+    try:
+        specs = from_dicts(raw)
+    except GraphError as exc:
+        return exc.errors
+    errors = _clashes(specs, existing_keys)
+    keys = {s.key for s in specs}
+    try:
+        validate(specs + [StepSpec(key=k, agent="test") for k in sorted(existing_keys - keys)])
+    except GraphError as exc:
+        errors.update(exc.errors)
+    return errors
+
+
 def from_dicts(raw: Any) -> list[StepSpec]:
     """Build StepSpecs from untrusted JSON, naming the field of any error."""
     if not isinstance(raw, list):

@@ -5,8 +5,9 @@
    is free at once (principle 3: never hold a slot to wait).
 2. Claim it: enqueued → running with a new fencing token. A stale or
    duplicate message claims nothing and ends here.
-3. Hold the lease (heartbeat thread) and run the agent with a StepRun, the
-   agent's only door to the control plane.
+3. Hold the lease (heartbeat thread) and run the agent with a StepRun, its
+   StepContext (agents/ports.py): the control plane's methods plus the
+   ports of each domain, composed here.
 4. Record the outcome: succeeded, retry/failed, paused/cancelled at a safe
    point, or waiting on an action limit; then trigger the dispatcher for the
    queues that may now have work.
@@ -21,16 +22,32 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import Any, TypeVar, cast
 
 from billiard.exceptions import SoftTimeLimitExceeded
 
 from agents import registry
-from agents.base import AgentError, LeaseLost, RateLimited, StopRequested
+from agents.base import AgentError, InvalidGraph, LeaseLost, RateLimited, StopRequested
+from agents.ports import LeadPort, LLMPort, SenderAccountPort, WebhookPort
 from reachly.core import sql
 from reachly.observability import context as ops_context
 from reachly.observability import metrics
-from reachly.orchestration import effects, leases, lifecycle, limiter, limits, shutdown, signals, usage
+from reachly.orchestration import (
+    effects,
+    graph,
+    leases,
+    lifecycle,
+    limiter,
+    limits,
+    ports,
+    services,
+    shutdown,
+    signals,
+    testing_sink,
+    usage,
+)
+from reachly.orchestration.models import Job
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,8 +61,46 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class JobAdapter:
+    """JobPort (agents/ports.py) for one step: its own job's keys and graph."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+
+    def step_keys(self) -> list[str]:
+        rows = sql.fetchall("SELECT key FROM orchestration_step WHERE job_id = %s ORDER BY id", [self.job_id])
+        return [r["key"] for r in rows]
+
+    def graph_errors(self, steps: list[dict[str, Any]]) -> dict[str, str]:
+        return graph.extension_errors(steps, set(self.step_keys()))
+
+    def extend(self, steps: list[dict[str, Any]]) -> list[str]:
+        try:
+            specs = graph.from_dicts(steps)
+            keys = [s.key for s in specs]
+            if specs and set(keys) <= set(self.step_keys()):
+                return keys  # an earlier run of this step added them
+            services.job_extend(Job.objects.select_related("tenant").get(pk=self.job_id), specs)
+        except graph.GraphError as exc:
+            raise InvalidGraph(exc.errors) from None
+        return keys
+
+    def step_key_pattern(self) -> str:
+        return graph.KEY_RE.pattern
+
+    def priorities(self) -> list[int]:
+        return list(graph.PRIORITIES)
+
+
 class StepRun:
-    """The StepContext of agents.base, for one claimed step."""
+    """The StepContext of agents/ports.py, for one claimed step.
+
+    The control-plane methods (safe points, checkpoints, action limits,
+    effects, upstream outputs) are its own; the job and test-sink ports are
+    orchestration's; the sender-account, lead, LLM and webhook ports are
+    built on first use from the factories their domains registered
+    (reachly/orchestration/ports.py).
+    """
 
     def __init__(self, claimed: lifecycle.Claimed, subject: limits.Subject, lease: leases.Lease):
         self.claimed = claimed
@@ -59,9 +114,35 @@ class StepRun:
         self.sender_account_id = claimed.sender_account_id
         self.subject = subject
         self.lease = lease
+        self.scope = ports.StepScope(
+            step_id=claimed.id,
+            job_id=claimed.job_id,
+            tenant_id=claimed.tenant_id,
+            role=claimed.agent,
+            sender_account_id=claimed.sender_account_id,
+            tz=subject.tz,
+        )
+        self.job = JobAdapter(claimed.job_id)
+        self.sink = testing_sink.TestSinkAdapter(claimed.id, claimed.job_id)
         # The claim itself just checked that the job is running.
         self._last_stop_check = time.monotonic()
-        self._account: dict[str, Any] | None = None
+
+    # -- ports of other domains (built once per step, on first use) ----------
+    @cached_property
+    def sender(self) -> SenderAccountPort:
+        return cast(SenderAccountPort, ports.build("sender", self.scope))
+
+    @cached_property
+    def leads(self) -> LeadPort:
+        return cast(LeadPort, ports.build("leads", self.scope))
+
+    @cached_property
+    def llm(self) -> LLMPort:
+        return cast(LLMPort, ports.build("llm", self.scope))
+
+    @cached_property
+    def webhooks(self) -> WebhookPort:
+        return cast(WebhookPort, ports.build("webhooks", self.scope))
 
     # -- stop requests -----------------------------------------------------
     def safe_point(self) -> None:
@@ -89,24 +170,8 @@ class StepRun:
         self.state = dict(state)
 
     # -- limits --------------------------------------------------------------
-    def account(self) -> dict[str, Any] | None:
-        """The step's sender account as plain data (no secrets)."""
-        if self.sender_account_id is None:
-            return None
-        if self._account is None:
-            self._account = sql.fetchone(
-                """
-                SELECT id, name, network, login, timezone, status, cooling_down_until,
-                       working_hours_start, working_hours_end,
-                       daily_invite_cap, daily_message_cap, daily_visit_cap
-                  FROM campaigns_senderaccount WHERE id = %s
-                """,
-                [self.sender_account_id],
-            )
-        return self._account
-
     def acquire(self, action: str, weight: int = 1) -> None:
-        account = self.account()
+        account = self.sender.data() if self.sender_account_id is not None else None
         caps = None
         if account:
             wait = limits.outside_working_hours(
@@ -128,9 +193,6 @@ class StepRun:
 
     # -- effects -------------------------------------------------------------
     def effect(self, key: str, fn: Callable[[], T], *, verify: Callable[[], T | None] | None = None) -> T:
-        """Run `fn` once per key (see effects.py). Keys starting with
-        "tenant:" are unique across the tenant's jobs (an invitation to a
-        lead); others are unique within this step."""
         full_key = f"t{self.tenant_id}:{key}" if key.startswith("tenant:") else f"s{self.step_id}:{key}"
         return effects.once(
             key=full_key,
@@ -142,65 +204,6 @@ class StepRun:
             verify=verify,
         )
 
-    # -- sender account and leads (plain data in and out) ---------------------
-    def session_load(self) -> dict[str, Any] | None:
-        from reachly.campaigns.services import sender_account_session_load
-
-        return sender_account_session_load(self.sender_account_id) if self.sender_account_id else None
-
-    def session_save(self, state: dict[str, Any]) -> None:
-        from reachly.campaigns.services import sender_account_session_save
-
-        if self.sender_account_id:
-            sender_account_session_save(self.sender_account_id, state)
-
-    def credentials(self) -> tuple[str, str | None]:
-        from reachly.campaigns.services import sender_account_credentials
-
-        if not self.sender_account_id:
-            raise AgentError("this step has no sender account", retryable=False)
-        return sender_account_credentials(self.sender_account_id)
-
-    def account_cool_down(self, seconds: float, reason: str) -> None:
-        """The target pushed back: this account rests; other accounts go on.
-        The caller then raises RateLimited so this step waits too."""
-        from datetime import timedelta
-
-        from django.utils import timezone
-
-        from reachly.orchestration.services import sender_account_cool_down
-
-        if self.sender_account_id:
-            sender_account_cool_down(self.sender_account_id, timezone.now() + timedelta(seconds=seconds), reason)
-
-    def leads(self, ids: list[int]) -> list[dict[str, Any]]:
-        """The tenant's leads with these ids, as plain dicts, in the given order."""
-        rows = sql.fetchall(
-            """
-            SELECT id, campaign_id, profile_url, first_name, last_name, full_name, company, title, email,
-                   custom_fields, status, status_detail
-              FROM campaigns_lead WHERE tenant_id = %s AND id = ANY(%s)
-            """,
-            [self.tenant_id, list(ids)],
-        )
-        by_id = {r["id"]: r for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    def account_needs_login(self, reason: str) -> None:
-        """Sign-in failed: mark the account so nothing more is admitted on it
-        until someone gives it a working password or session."""
-        from reachly.campaigns.services import sender_account_needs_login
-
-        if self.sender_account_id:
-            sender_account_needs_login(self.sender_account_id, reason)
-
-    def lead_update(self, lead_id: int, status: str, detail: str = "") -> None:
-        from reachly.campaigns.services import lead_status_set
-
-        lead_status_set(
-            lead_id=lead_id, status=status, detail=detail, job_id=self.job_id, account_id=self.sender_account_id
-        )
-
     def upstream(self) -> dict[str, Any]:
         if not self.claimed.depends_on:
             return {}
@@ -209,69 +212,6 @@ class StepRun:
             [self.job_id, self.claimed.depends_on],
         )
         return {r["key"]: r["output"] for r in rows}
-
-    # ---------------------------------------------------------------------
-    # LLM agents (agents/llm): budgets, token limits, accounting, planning.
-    # Plain data in and out; the ORM stays on this side.
-    # ---------------------------------------------------------------------
-    def llm_settings(self) -> dict[str, Any]:
-        """Provider chain and config, model override, tokens per minute,
-        monthly budget and what is spent (read anew on every call)."""
-        from reachly.llm.selectors import llm_settings
-
-        return llm_settings(self.tenant_id, self.role)
-
-    def llm_tokens_acquire(self, provider: str, tokens: int, tokens_per_minute: int | None) -> Callable[[], None]:
-        """Reserve `tokens` of the tenant's tokens per minute on `provider`
-        (global limiter). Denied: RateLimited (retry_after -1 when the
-        request alone exceeds the limit). Returns the refund, for a call
-        that did not happen."""
-        decision = limiter.acquire(limits.for_tokens(self.subject, provider, tokens, tokens_per_minute))
-        if not decision.allowed:
-            denied = decision.denied_by
-            scope = (
-                f"{denied.limit} LLM tokens per minute on {provider}"
-                if denied and denied.scope.startswith("tokens:")
-                else (denied.scope if denied else provider)
-            )
-            raise RateLimited(decision.retry_after, scope)
-        return decision.refund
-
-    def llm_call_record(self, **call: Any) -> dict[str, Any]:
-        """Record one provider call of this step (LLMCall + monthly usage)."""
-        from reachly.llm.services import llm_call_record
-
-        return llm_call_record(tenant_id=self.tenant_id, job_id=self.job_id, step_id=self.step_id, agent=self.role,
-                               **call)  # fmt: skip
-
-    def llm_call_find(self, effect_key: str) -> dict[str, Any] | None:
-        """This step's recorded successful call under `effect_key`, if any."""
-        from reachly.llm.selectors import llm_call_completion
-
-        return llm_call_completion(self.step_id, effect_key)
-
-    def job_summary(self) -> dict[str, Any]:
-        """The job's results and metrics so far (for the data analyst)."""
-        from reachly.llm.selectors import job_summary
-
-        return job_summary(self.job_id)
-
-    def job_step_keys(self) -> list[str]:
-        rows = sql.fetchall("SELECT key FROM orchestration_step WHERE job_id = %s ORDER BY id", [self.job_id])
-        return [r["key"] for r in rows]
-
-    def job_extend(self, steps: list[dict[str, Any]]) -> list[str]:
-        """Add steps (API format) to this step's job; raises GraphError.
-        Idempotent: steps already added by an earlier run are not added again."""
-        from reachly.orchestration import graph, services
-        from reachly.orchestration.models import Job
-
-        specs = graph.from_dicts(steps)
-        keys = [s.key for s in specs]
-        if specs and set(keys) <= set(self.job_step_keys()):
-            return keys
-        services.job_extend(Job.objects.select_related("tenant").get(pk=self.job_id), specs)
-        return keys
 
 
 def run(message: dict[str, Any]) -> str:

@@ -449,17 +449,8 @@ def job_extend(job: Job, steps: list[StepSpec], *, by: Actor = None) -> list[Ste
     dependencies already succeeded count as met. Keys must be new.
     """
     existing_keys = set(Step.objects.filter(job=job).values_list("key", flat=True))
-    clashes = {
-        f"steps[{i}].key": f"the job already has a step {s.key!r}"
-        for i, s in enumerate(steps)
-        if s.key in existing_keys
-    }
-    if clashes:
-        raise GraphError(clashes)
-    # Existing keys stand in as dependency-free placeholders for validation.
-    placeholders = [StepSpec(key=k, agent="test") for k in existing_keys]
+    ordered = graph.validate_extension(steps, existing_keys)
     new_keys = {s.key for s in steps}
-    ordered = [s for s in graph.validate(placeholders + steps) if s.key in new_keys]
     _check_tenant_may_run(job.tenant, steps)
     old_deps = sorted({d for s in steps for d in s.depends_on if d not in new_keys})
 

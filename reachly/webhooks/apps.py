@@ -6,4 +6,8 @@ class WebhooksConfig(AppConfig):
     label = "webhooks"
 
     def ready(self) -> None:
+        from reachly.orchestration import ports
         from reachly.webhooks import fanout  # noqa: F401 - subscribes to committed events
+        from reachly.webhooks.step_ports import WebhookAdapter
+
+        ports.provide("webhooks", WebhookAdapter)  # the webhook agent's port (reachly/orchestration/ports.py)

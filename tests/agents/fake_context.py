@@ -43,5 +43,9 @@ class FakeContext:
     def upstream(self) -> dict[str, Any]:
         return self._upstream
 
-    def leads(self, ids: list[int]) -> list[dict[str, Any]]:
+    @property
+    def leads(self) -> FakeContext:
+        return self  # the lead port, in memory
+
+    def get(self, ids: list[int]) -> list[dict[str, Any]]:
         return [self._leads[i] for i in ids if i in self._leads]

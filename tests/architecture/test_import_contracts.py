@@ -4,6 +4,7 @@ added on purpose in a scratch copy breaks them."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -34,9 +35,28 @@ def test_a_layer_crossed_on_purpose_fails_and_is_named(tmp_path):
         f.write("\nfrom reachly.web import views  # noqa\n")
     with (tmp_path / "reachly" / "orchestration" / "lifecycle.py").open("a") as f:
         f.write("\nfrom reachly.webhooks import services  # noqa\n")
+    # An agent going round its ports, straight to Redis.
+    with (tmp_path / "agents" / "testing.py").open("a") as f:
+        f.write("\nimport redis  # noqa\n")
 
     result = _lint(tmp_path)
     assert result.returncode != 0
     assert "reachly.core is not allowed to import reachly.web" in result.stdout
     assert "reachly.orchestration.lifecycle -> reachly.webhooks.services" in result.stdout
-    assert "2 broken" in result.stdout
+    assert "agents.testing -> redis" in result.stdout
+    assert "3 broken" in result.stdout
+
+
+def test_agents_use_no_orm_and_no_django_service():
+    """What import-linter cannot say about an external package's parts: no
+    agent imports django.db (the ORM), django.contrib or Django's cache;
+    the ports (agents/ports.py) are their way to the database."""
+    forbidden = ("django.db", "django.contrib", "django.core.cache")
+    found = []
+    for path in sorted((ROOT / "agents").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith(forbidden)]
+    assert found == []

@@ -15,6 +15,7 @@ from agents.llm.client import parse_json
 from agents.llm.providers import ConfigError, ProviderError, ProviderRateLimited, Request, http
 from agents.llm.providers.anthropic import AnthropicProvider
 from agents.llm.providers.openai import OpenAIProvider
+from reachly.orchestration import graph
 from tests.llm.fake_server import FakeLLMServer, Reply
 from tests.llm.fakes import FakeContext, ScriptedProvider
 
@@ -24,13 +25,6 @@ def server():
     s = FakeLLMServer().start()
     yield s
     s.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cooldowns():
-    client.reset_cooldowns()
-    yield
-    client.reset_cooldowns()
 
 
 @pytest.fixture
@@ -88,7 +82,12 @@ def test_the_default_graph_follows_the_outreach_contract():
         "depends_on": ["write-copy", "invite-20-1"],
     }
     assert sorted(by_key["summarise"]["depends_on"]) == sorted(k for k in by_key if k.startswith(("invite", "follow")))
-    assert plan.check(steps, leads=[1, 2, 3, 4, 5], sender_accounts=[10, 20], taken_keys=["plan"]) == []
+    assert plan.check(steps, leads=[1, 2, 3, 4, 5], sender_accounts=[10, 20], graph_errors=_taken("plan")) == []
+
+
+def _taken(*keys: str):
+    """The job port's graph check for a job that has steps `keys`."""
+    return lambda steps: graph.extension_errors(steps, set(keys))
 
 
 def test_without_sender_accounts_the_graph_is_copy_then_summary():
@@ -97,7 +96,9 @@ def test_without_sender_accounts_the_graph_is_copy_then_summary():
 
 
 def test_schema_and_checks_name_what_is_invalid():
-    validator = client.Draft202012Validator(plan.schema())
+    validator = client.Draft202012Validator(
+        plan.schema(key_pattern=graph.KEY_RE.pattern, priorities=list(graph.PRIORITIES))
+    )
     bad = {"steps": [{"key": "x", "agent": "astrologer", "input": {}}, {"key": "y", "input": {}}]}
     errors = client.schema_errors(validator, bad)
     assert any(e.startswith("steps[0].agent:") and "astrologer" in e for e in errors)
@@ -108,12 +109,12 @@ def test_schema_and_checks_name_what_is_invalid():
         {"key": "inv", "agent": "outreach", "input": {"leads": [1], "notes_from": "nope"}, "depends_on": ["zzz"]},
         {"key": "plan", "agent": "data_analyst", "input": {}, "sender_account": 5},
     ]
-    errors = plan.check(steps, leads=[1, 2], sender_accounts=[10], taken_keys=["plan"])
+    errors = plan.check(steps, leads=[1, 2], sender_accounts=[10], graph_errors=_taken("plan"))
     assert "steps[0].input.leads: [99] are not leads of this campaign" in errors
     assert any(e.startswith("steps[1].sender_account: the outreach agent needs one of [10]") for e in errors)
     assert "steps[1].input.notes_from: no step 'nope' in the graph" in errors
     assert "steps[1].depends_on: unknown step key 'zzz'" in errors
-    assert "steps[2].key: 'plan' is already a step of this job" in errors
+    assert "steps[2].key: the job already has a step 'plan'" in errors
     assert any(e.startswith("steps[2].sender_account: 5 is not one of") for e in errors)
 
 
@@ -422,13 +423,3 @@ def test_the_system_check_names_a_bad_endpoint_and_an_unknown_chain_provider(set
         ("reachly.llm.E002", "REACHLY_LLM_ROLE_CHAINS['copywriter']"),
     ]
     assert "scheme must be http or https" in errors[0].msg and "'ollama'" in errors[1].msg
-
-
-def test_a_providers_429_is_shared_with_every_worker_process(scripted):
-    client._cool("primary", 30)
-    with client._cooldown_lock:
-        client._cooldown.clear()  # another process: it never saw the 429 itself
-    assert 25 < client._cooling("primary") <= 30
-    client._cool("primary", 5)  # a shorter Retry-After never shortens the mark
-    assert client._cooling("primary") > 25
-    assert client._cooling("secondary") == 0
