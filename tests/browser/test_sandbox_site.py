@@ -45,6 +45,11 @@ def test_it_signs_in_and_reads_a_profile(site, sandbox_url):
     )
     with pytest.raises(ProfileNotFound):
         site.open_profile(url + "-nobody")
+    # A page of the network that is no profile: the lead's failure (no retry
+    # can mend it), not a retryable SiteError.
+    with pytest.raises(ProfileNotFound, match="not a profile page") as caught:
+        site.open_profile(sandbox_url)
+    assert type(caught.value) is ProfileNotFound
 
 
 def test_it_connects_with_a_note_and_messages_once_accepted(site, sandbox_url):

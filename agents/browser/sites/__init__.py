@@ -48,7 +48,11 @@ class LoginFailed(SiteError):
 
 
 class ProfileNotFound(SiteError):
-    pass
+    """The lead's URL shows no profile (gone, or some other page): the
+    lead's failure, which no retry can mend."""
+
+    def __init__(self, message: str = "profile not found"):
+        super().__init__(message)
 
 
 class Pushback(SiteError):

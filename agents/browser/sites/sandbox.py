@@ -108,7 +108,7 @@ class SandboxSite(Site):
             return ProfileState.AVAILABLE
         if seen["profile"]:
             return ProfileState.SELF
-        raise SiteError(f"not a profile page: {self.page.url}")
+        raise ProfileNotFound(f"not a profile page: {self.page.url}")
 
     # -- the Site interface ------------------------------------------------------
     def login(self, username: str, password: str) -> None:
@@ -130,7 +130,7 @@ class SandboxSite(Site):
 
     def _profile(self, url: str, seen: dict[str, Any]) -> Profile:
         if not seen["profile"]:
-            raise SiteError(f"not a profile page: {self.page.url}")
+            raise ProfileNotFound(f"not a profile page: {self.page.url}")
 
         def text(key: str) -> str:
             return seen[key] if isinstance(seen[key], str) else ""
