@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from reachly.api.base import MAX_INT, LocalTimeField, TenantScoped, TextField, json_object, timezone_name
+from reachly.api.base import MAX_INT, LocalTimeField, TenantScoped, TextField, TimeZoneField, json_object
 from reachly.campaigns import services
 from reachly.campaigns.models import SenderAccount
 
@@ -23,7 +23,7 @@ class SenderAccountInput(serializers.Serializer):
     session_state = serializers.JSONField(
         required=False, allow_null=True, validators=[json_object], help_text="Cookies and local storage (write-only)."
     )
-    timezone = TextField(max_length=64, default="UTC", validators=[timezone_name])
+    timezone = TimeZoneField(default="UTC")
     working_hours_start = LocalTimeField(required=False, help_text="In the account's time zone.")
     working_hours_end = LocalTimeField(required=False)
     daily_invite_cap = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False)

@@ -108,6 +108,17 @@ def timezone_name(value: str) -> None:
         raise serializers.ValidationError(f"unknown time zone {value[:64]!r} (use an IANA name like Europe/Paris)")
 
 
+@extend_schema_field({"type": "string", "enum": sorted(_zones()), "example": "Europe/Paris"})
+class TimeZoneField(TextField):
+    """An IANA time zone name ("Europe/Paris"); the schema lists the names
+    this server knows (zoneinfo), so a client can tell before it sends."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("max_length", 64)
+        kwargs["validators"] = [*kwargs.get("validators", []), timezone_name]
+        super().__init__(**kwargs)
+
+
 @extend_schema_field(
     {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$", "example": "09:00"}
 )

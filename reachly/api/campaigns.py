@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Count
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -21,9 +21,9 @@ from reachly.api.base import (
     LocalTimeField,
     TenantScoped,
     TextField,
+    TimeZoneField,
     acting_user,
     json_object,
-    timezone_name,
 )
 from reachly.api.filters import LeadFilter
 from reachly.api.jobs import JobOutput
@@ -45,7 +45,7 @@ class CampaignInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=Campaign.Status.choices, required=False)
     sender_accounts = IdListField(required=False, max_length=1000, help_text="Ids of this tenant's sender accounts.")
     priority = serializers.ChoiceField(choices=PRIORITIES, required=False)
-    timezone = TextField(max_length=64, required=False, validators=[timezone_name])
+    timezone = TimeZoneField(required=False)
     schedule_start = LocalTimeField(required=False, allow_null=True, help_text="In the campaign's time zone.")
     schedule_end = LocalTimeField(required=False, allow_null=True)
     settings = serializers.JSONField(required=False, validators=[json_object], help_text="Free-form options.")
@@ -85,7 +85,15 @@ class CampaignOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field({"type": "string", "anyOf": [{"format": "email"}, {"maxLength": 0}]})
+class OptionalEmailOutput(serializers.CharField):
+    """An e-mail address, or "" when the lead has none (not `format: email`
+    alone, which "" does not satisfy)."""
+
+
 class LeadOutput(serializers.ModelSerializer):
+    email = OptionalEmailOutput(read_only=True)
+
     class Meta:
         model = Lead
         fields = [

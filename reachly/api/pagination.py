@@ -23,6 +23,18 @@ class Newest(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def get_page_size(self, request):
+        """`page_size` from the query, 1 to max_page_size; anything else is a
+        400 naming it (DRF would fall back to the default without a word)."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise ValidationError(
+                {self.page_size_query_param: [f"must be an integer from 1 to {self.max_page_size}, not {raw[:20]!r}"]}
+            )
+        return int(raw)
+
     def decode_cursor(self, request):
         encoded = request.query_params.get(self.cursor_query_param)
         if encoded is None:
