@@ -1,6 +1,15 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class CampaignsConfig(AppConfig):
     name = "reachly.campaigns"
     label = "campaigns"
+
+    def ready(self) -> None:
+        from reachly.campaigns.accounts import on_sender_account_saved
+        from reachly.campaigns.models import SenderAccount
+
+        # Every save of an account keeps its control-plane lane in step
+        # (reachly/campaigns/accounts.py, docs/architecture.md).
+        post_save.connect(on_sender_account_saved, sender=SenderAccount, dispatch_uid="sender_account_lane")
