@@ -14,6 +14,7 @@ from reachly.campaigns import accounts
 from reachly.campaigns.errors import Conflict, Invalid
 from reachly.campaigns.models import SenderAccount
 from reachly.core import redis as rds
+from reachly.orchestration import dispatcher
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.models import Lane, Step
 from reachly.orchestration.services import job_start
@@ -90,6 +91,31 @@ def test_resume_opens_the_lane_clears_the_flag_and_ends_a_cool_down(django_captu
     accounts.sender_account_resume(account)
     assert (account.status, account.cooling_down_until) == ("active", None)
     assert lane(account)[1] is None
+
+
+def test_a_cooling_down_account_waits_until_its_cool_down_ends(settings):
+    settings.REACHLY_QUEUE_DEPTH = 8
+    tenant = TenantFactory()
+    resting, fresh = create(tenant=tenant), create(tenant=tenant, login="bob@example.com")
+    until = timezone.now() + timedelta(minutes=5)
+    accounts.sender_account_cool_down(resting.pk, until, "too many requests " * 30)
+    resting.refresh_from_db()
+    assert (resting.status, resting.cooling_down_until) == ("cooling_down", until)
+    assert len(resting.status_reason) == 255
+    assert lane(resting)[:2] == (True, until)
+    assert stop_flag(resting) is None  # the flag would outlive the cool-down
+
+    job = job_start(
+        tenant=tenant,
+        steps=[StepSpec("a", "test", sender_account_id=resting.id), StepSpec("b", "test", sender_account_id=fresh.id)],
+    )
+    dispatcher.dispatch("test")
+    assert list(Step.objects.filter(job=job, status="enqueued").values_list("key", flat=True)) == ["b"]
+
+    Lane.objects.filter(pk=resting.pk).update(resume_at=timezone.now() - timedelta(seconds=1))
+    Step.objects.filter(job=job, key="b").update(status="succeeded")
+    dispatcher.dispatch("test")
+    assert Step.objects.get(job=job, key="a").status == "enqueued"
 
 
 def test_a_cool_down_never_lifts_a_pause_or_a_needed_login():
@@ -174,6 +200,17 @@ def test_saves_outside_the_service_keep_the_lane_in_step():
     account.status = "active"
     account.save()
     assert lane(account)[0] is True
+
+
+def test_an_account_without_a_lane_is_not_admitted(settings):
+    settings.REACHLY_QUEUE_DEPTH = 8
+    account = create()
+    job = job_start(tenant=account.tenant, steps=[StepSpec("a", "test", sender_account_id=account.id)])
+    Lane.objects.filter(pk=account.pk).delete()
+    assert dispatcher.dispatch("test") == 0
+    accounts.sender_account_lane_sync(account.pk)
+    assert dispatcher.dispatch("test") == 1
+    assert Step.objects.get(job=job).status == "enqueued"
 
 
 def test_delete_refuses_while_steps_use_the_account_and_takes_the_lane_with_it():
