@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from reachly.campaigns.accounts import sender_account_end_cool_downs
 from reachly.orchestration import dispatcher, reaper, reconciler
 
 
@@ -30,7 +31,7 @@ def dispatch_all() -> int:
 @shared_task(name="reachly.reap", ignore_result=True)
 def reap() -> int:
     reaper.fail_stalled_jobs()
-    reaper.end_cool_downs()
+    sender_account_end_cool_downs()  # the status people see; lanes reopen on their own
     return reaper.reap()
 
 

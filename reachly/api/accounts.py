@@ -11,7 +11,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from reachly.api.base import MAX_INT, LocalTimeField, TenantScoped, TextField, TimeZoneField, json_object
-from reachly.campaigns import services
+from reachly.campaigns import accounts as services
 from reachly.campaigns.models import SenderAccount
 
 
@@ -82,11 +82,8 @@ class SenderAccountViewSet(
     def create(self, request):
         data = SenderAccountInput(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        fields.pop("status", None)
-        account = services.sender_account_create(tenant=self.acting_tenant, **fields)
-        if data.validated_data.get("status") == SenderAccount.Status.PAUSED:
-            account = services.sender_account_update(account, status=SenderAccount.Status.PAUSED)
+        # The wanted status (paused or active) is part of the one create call.
+        account = services.sender_account_create(tenant=self.acting_tenant, **data.validated_data)
         return Response(SenderAccountOutput(account).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SenderAccountInput(partial=True), responses=SenderAccountOutput)

@@ -11,9 +11,9 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from reachly.campaigns import services
+from reachly.campaigns import accounts
+from reachly.campaigns.accounts import SENDER_ACCOUNT_FIELDS
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
-from reachly.campaigns.services import SENDER_ACCOUNT_FIELDS
 from reachly.ops.admin_filters import CampaignIdFilter
 from reachly.ops.adminkit import AuditedModelAdmin, JobControlsMixin, changelist_link, run_service_action
 
@@ -99,33 +99,30 @@ class SenderAccountAdmin(AuditedModelAdmin):
 
     @admin.action(description="Pause the selected accounts (running steps stop at a safe point)")
     def pause(self, request, queryset):
-        from reachly.orchestration.services import sender_account_pause
-
         reason = f"paused by {request.user.get_username()}"
         run_service_action(
             request,
             queryset,
             action="sender_account.pause",
             verb="Paused",
-            call=lambda account: sender_account_pause(account, reason=reason),
+            call=lambda account: accounts.sender_account_pause(account, reason=reason),
         )
 
     @admin.action(description="Resume the selected accounts (also ends a cool-down)")
     def resume(self, request, queryset):
-        from reachly.orchestration.services import sender_account_resume
-
         run_service_action(
-            request, queryset, action="sender_account.resume", verb="Resumed", call=sender_account_resume
+            request, queryset, action="sender_account.resume", verb="Resumed", call=accounts.sender_account_resume
         )
 
     @admin.action(description="Forget the browser session (the next step logs in again)")
     def forget_session(self, request, queryset):
-        def forget(account: SenderAccount) -> None:
-            # Through the service, like the API and the web UI (one home for accounts).
-            services.sender_account_update(account, session_state=None)
-
+        # Through the accounts service, like the API and the web UI.
         run_service_action(
-            request, queryset, action="sender_account.forget_session", verb="Forgot the session of", call=forget
+            request,
+            queryset,
+            action="sender_account.forget_session",
+            verb="Forgot the session of",
+            call=accounts.sender_account_session_forget,
         )
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class CampaignsConfig(AppConfig):
@@ -6,6 +7,13 @@ class CampaignsConfig(AppConfig):
     label = "campaigns"
 
     def ready(self) -> None:
+        from reachly.campaigns.accounts import on_sender_account_saved
+        from reachly.campaigns.models import SenderAccount
+
+        # Every save of an account keeps its control-plane lane in step
+        # (reachly/campaigns/accounts.py, docs/architecture.md).
+        post_save.connect(on_sender_account_saved, sender=SenderAccount, dispatch_uid="sender_account_lane")
+
         # The step runner's sender-account and lead ports (reachly/orchestration/ports.py).
         from reachly.campaigns.step_ports import LeadAdapter, SenderAccountAdapter
         from reachly.orchestration import ports

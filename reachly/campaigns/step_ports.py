@@ -14,26 +14,10 @@ from typing import Any
 from django.utils import timezone
 
 from agents.base import PermanentError
-from reachly.campaigns import services
-from reachly.campaigns.models import Lead, SenderAccount
+from reachly.campaigns import accounts, services
+from reachly.campaigns.models import Lead
 from reachly.orchestration.ports import StepScope
-from reachly.orchestration.services import sender_account_cool_down
 
-# What an agent may know of its account: no password, no session.
-ACCOUNT_FIELDS = (
-    "id",
-    "name",
-    "network",
-    "login",
-    "timezone",
-    "status",
-    "cooling_down_until",
-    "working_hours_start",
-    "working_hours_end",
-    "daily_invite_cap",
-    "daily_message_cap",
-    "daily_visit_cap",
-)
 LEAD_FIELDS = (
     "id",
     "campaign_id",
@@ -65,29 +49,28 @@ class SenderAccountAdapter:
         if self._id is None:
             return None
         if self._data is None:
-            accounts = SenderAccount.objects.filter(pk=self._id, tenant_id=self.scope.tenant_id)
-            self._data = accounts.values(*ACCOUNT_FIELDS).first()
+            self._data = accounts.sender_account_for_step(self._id, tenant_id=self.scope.tenant_id)
         return self._data
 
     def session_load(self) -> dict[str, Any] | None:
-        return services.sender_account_session_load(self._id) if self._id else None
+        return accounts.sender_account_session_load(self._id) if self._id else None
 
     def session_save(self, state: dict[str, Any]) -> None:
         if self._id:
-            services.sender_account_session_save(self._id, state)
+            accounts.sender_account_session_save(self._id, state)
 
     def credentials(self) -> tuple[str, str | None]:
         if not self._id:
             raise PermanentError("this step has no sender account")
-        return services.sender_account_credentials(self._id)
+        return accounts.sender_account_credentials(self._id)
 
     def cool_down(self, seconds: float, reason: str) -> None:
         if self._id:
-            sender_account_cool_down(self._id, timezone.now() + timedelta(seconds=seconds), reason)
+            accounts.sender_account_cool_down(self._id, timezone.now() + timedelta(seconds=seconds), reason)
 
     def needs_login(self, reason: str) -> None:
         if self._id:
-            services.sender_account_needs_login(self._id, reason)
+            accounts.sender_account_needs_login(self._id, reason)
 
 
 class LeadAdapter:

@@ -13,7 +13,8 @@ One pass for one agent role:
 2. room = queue depth - steps already admitted and not yet started.
 3. Candidates: a loose index scan finds every (tenant, lane) with ready
    steps — a lane is a sender account, or 0 for steps without one; lanes of
-   accounts that are busy, cooling down or paused are skipped. From each
+   accounts that are busy, cooling down or paused (orchestration_lane, or
+   no lane row at all) are skipped. From each
    lane, the oldest due steps of each priority level (one per account lane:
    an account runs one step at a time).
 4. Order: effective priority (1 urgent, 5 normal, 10 batch; one level better
@@ -87,9 +88,9 @@ WITH RECURSIVE lanes AS (
          ORDER BY tenant_id, lane LIMIT 1) nxt
 ), open_lanes AS (
     SELECT l.tenant_id, l.lane, a.timezone
-      FROM lanes l LEFT JOIN campaigns_senderaccount a ON a.id = l.lane
+      FROM lanes l LEFT JOIN orchestration_lane a ON a.account_id = l.lane
      WHERE l.lane = 0 OR (
-           (a.status = 'active' OR (a.status = 'cooling_down' AND a.cooling_down_until <= statement_timestamp()))
+           a.admitting AND (a.resume_at IS NULL OR a.resume_at <= statement_timestamp())
            AND NOT EXISTS (SELECT 1 FROM orchestration_step b
                             WHERE b.sender_account_id = l.lane AND b.status IN ('enqueued', 'running')))
 )

@@ -325,6 +325,35 @@ class UsageCounter(models.Model):
         return f"{self.tenant_id}:{self.agent}:{self.month:%Y-%m}"
 
 
+class Lane(models.Model):
+    """A sender account's admission state, as the control plane sees it.
+
+    The dispatcher, the reconciler and the runner's limits read this table,
+    never campaigns' tables (docs/architecture.md, "Sender accounts and
+    lanes"). One row per sender account, written only by
+    reachly.orchestration.services.lane_set, which the campaigns accounts
+    service calls whenever an account's status, cool-down or time zone
+    changes. A step on an account without a lane row is not admitted.
+
+    Admitting now = `admitting` and (`resume_at` is null or past).
+    """
+
+    # The lane number of Step.lane: the sender account's id.
+    account = models.OneToOneField(SenderAccount, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    # No index: the table is one small row per account, read by primary key.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # False while the account is paused, needs a login or is disabled.
+    admitting = models.BooleanField(default=True)
+    # The end of a cool-down (UTC); steps wait until then.
+    resume_at = models.DateTimeField(null=True, blank=True)
+    # The account's IANA time zone: daily caps count calendar days there.
+    timezone = models.CharField(max_length=64, default="UTC")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"lane {self.account_id}"
+
+
 class SinkRecord(models.Model):
     """The `test` agent's stand-in for an external system: one row per effect
     it performs. Deliberately not unique, so a duplicate effect would show."""
@@ -350,6 +379,7 @@ __all__ = [
     "Event",
     "Job",
     "JobStatus",
+    "Lane",
     "Lead",
     "RateLimit",
     "SinkRecord",

@@ -61,14 +61,3 @@ def fail_stalled_jobs() -> list[int]:
                 )
                 failed.append(row["id"])
     return failed
-
-
-def end_cool_downs() -> int:
-    """Accounts whose cool-down is over are active again (the dispatcher
-    already admits them; this keeps their status honest for people)."""
-    return sql.execute(
-        """
-        UPDATE campaigns_senderaccount SET status = 'active', cooling_down_until = NULL, status_reason = ''
-         WHERE status = 'cooling_down' AND cooling_down_until <= statement_timestamp()
-        """
-    )

@@ -61,7 +61,7 @@ def reconcile() -> int:
         UPDATE orchestration_step s SET enqueued_at = now()
           FROM stale WHERE s.id = stale.id
         RETURNING s.id, s.job_id, s.tenant_id, s.agent, s.sender_account_id,
-                  (SELECT a.timezone FROM campaigns_senderaccount a WHERE a.id = s.sender_account_id) AS tz
+                  (SELECT a.timezone FROM orchestration_lane a WHERE a.account_id = s.sender_account_id) AS tz
         """,
         [lost],
     )

@@ -6,7 +6,7 @@ API, management commands and tasks.
     step_retry(step) / job_retry_failed(job)
     campaign_pause / campaign_resume / campaign_cancel
     tenant_pause / tenant_resume / tenant_cancel
-    sender_account_pause / sender_account_resume / sender_account_cool_down
+    lane_set(account_id, ...)                          a sender account's admission state
 
 Everything commits in one transaction; broker messages and Redis signals go
 out after commit (principle 1). Illegal transitions raise IllegalTransition.
@@ -31,7 +31,15 @@ from reachly.core import sql
 from reachly.orchestration import graph, signals, states, usage
 from reachly.orchestration.events import NewEvent, emit, progress
 from reachly.orchestration.graph import GraphError, StepSpec
-from reachly.orchestration.models import TERMINAL_STEP_STATUSES, Job, JobStatus, Step, StepStatus, UsageCounter
+from reachly.orchestration.models import (
+    TERMINAL_STEP_STATUSES,
+    Job,
+    JobStatus,
+    Lane,
+    Step,
+    StepStatus,
+    UsageCounter,
+)
 from reachly.tenants.models import Tenant
 from reachly.tenants.selectors import allocations
 
@@ -410,36 +418,44 @@ def tenant_cancel(tenant: Tenant, *, by: Actor = None) -> list[Job]:
 
 
 # ---------------------------------------------------------------------------
-# Sender accounts
+# Lanes: a sender account's admission state (the accounts service calls these)
 # ---------------------------------------------------------------------------
 
 
-def sender_account_pause(account: SenderAccount, *, reason: str = "paused") -> SenderAccount:
-    """No new step on this account; its running step stops at a safe point
-    and waits (ready) until the account is resumed."""
-    SenderAccount.objects.filter(pk=account.pk).update(status=SenderAccount.Status.PAUSED, status_reason=reason)
-    transaction.on_commit(lambda: signals.stop_set("account", account.pk, "account_pause"))
-    account.refresh_from_db()
-    return account
+def lane_set(account_id: int, *, tenant_id: int, admitting: bool, resume_at: datetime | None, timezone: str) -> None:
+    """Record whether sender account `account_id`'s lane admits steps.
 
+    admitting: False while the account is paused, needs a login or is
+        disabled; its running step, if any, stops at its next safe point (a
+        Redis stop flag, set after commit) and goes back to ready.
+    resume_at: the end of a cool-down (an aware datetime, UTC in the
+        database), or None; until then no step is admitted on the lane. A
+        cool-down sets no stop flag (the step that hit it waits by itself,
+        and a flag would outlive the cool-down).
+    timezone: the account's IANA zone name, carried in each step's message
+        (daily caps count calendar days there).
 
-def sender_account_resume(account: SenderAccount) -> SenderAccount:
-    SenderAccount.objects.filter(pk=account.pk).update(
-        status=SenderAccount.Status.ACTIVE, status_reason="", cooling_down_until=None
-    )
-    signals.stop_clear("account", account.pk)
-    roles = set(Step.objects.filter(sender_account=account, status=StepStatus.READY).values_list("agent", flat=True))
-    signals.trigger_dispatch(roles)
-    account.refresh_from_db()
-    return account
-
-
-def sender_account_cool_down(account_id: int, until: datetime, reason: str) -> None:
-    """The target network pushed back (challenge, too many requests): this
-    account's steps wait until `until`; other accounts carry on."""
-    SenderAccount.objects.filter(pk=account_id).update(
-        status=SenderAccount.Status.COOLING_DOWN, cooling_down_until=until, status_reason=reason[:255]
-    )
+    When the lane opens again (admitting after not, or a cool-down lifted),
+    the stop flag is cleared and the dispatcher looks at the agents whose
+    ready steps use the account. Idempotent; creates the row if missing.
+    Runs in (or as) a transaction; Redis calls go out after commit.
+    """
+    with transaction.atomic():
+        before = Lane.objects.select_for_update().filter(pk=account_id).values("admitting", "resume_at").first()
+        Lane.objects.update_or_create(
+            account_id=account_id,
+            defaults={"tenant_id": tenant_id, "admitting": admitting, "resume_at": resume_at, "timezone": timezone},
+        )
+        if not admitting:
+            if before is None or before["admitting"]:
+                transaction.on_commit(lambda: signals.stop_set("account", account_id, "account_pause"))
+            return
+        if before is not None and (not before["admitting"] or (before["resume_at"] and resume_at is None)):
+            transaction.on_commit(lambda: signals.stop_clear("account", account_id))
+            roles = Step.objects.filter(sender_account_id=account_id, status=StepStatus.READY).values_list(
+                "agent", flat=True
+            )
+            signals.trigger_dispatch(set(roles))
 
 
 def job_extend(job: Job, steps: list[StepSpec], *, by: Actor = None) -> list[Step]:

@@ -15,9 +15,9 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from reachly.campaigns.accounts import SENDER_ACCOUNT_FIELDS
 from reachly.campaigns.errors import DomainError
 from reachly.campaigns.models import Campaign, SenderAccount
-from reachly.campaigns.services import SENDER_ACCOUNT_FIELDS
 from reachly.campaigns.sessions import validate_storage_state
 from reachly.core import jsonsafe
 from reachly.orchestration.graph import Priority

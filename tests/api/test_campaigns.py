@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from reachly.campaigns.accounts import sender_account_create
 from reachly.campaigns.imports import lead_import_rows
 from reachly.campaigns.models import Campaign
-from reachly.campaigns.services import sender_account_create
 from reachly.orchestration.models import Job, Step
 from tests.api.conftest import error
 

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import load_all_checks
 
-from reachly.campaigns.services import campaign_create, sender_account_create
+from reachly.campaigns.accounts import sender_account_create
+from reachly.campaigns.services import campaign_create
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.services import job_start
 from reachly.tenants.services import api_token_create

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reachly.campaigns.accounts import sender_account_create
 from reachly.campaigns.imports import lead_import_rows
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
-from reachly.campaigns.services import campaign_create, sender_account_create
+from reachly.campaigns.services import campaign_create
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.models import Job
 from reachly.orchestration.services import job_start

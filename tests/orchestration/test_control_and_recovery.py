@@ -124,7 +124,7 @@ def test_failures_are_retried_with_backoff_then_fail_the_job_with_the_error_kept
 
 
 def test_pausing_a_sender_account_stops_its_step_while_other_accounts_carry_on(workers):
-    from reachly.orchestration.services import sender_account_pause, sender_account_resume
+    from reachly.campaigns.accounts import sender_account_pause, sender_account_resume
     from tests.factories import SenderAccountFactory
 
     workers.start("control", beat=True)

@@ -169,20 +169,3 @@ def test_a_job_that_stalled_with_nothing_scheduled_is_failed_with_the_reason(set
     stalled.refresh_from_db()
     assert stalled.status == "failed" and "no progress" in stalled.status_reason
     assert Event.objects.filter(job=stalled, type="job.status", data__status="failed").exists()
-
-
-def test_an_account_whose_cool_down_is_over_is_active_again():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from reachly.orchestration import reaper
-    from tests.factories import SenderAccountFactory
-
-    rested = SenderAccountFactory(status="cooling_down", cooling_down_until=timezone.now() - timedelta(seconds=1))
-    resting = SenderAccountFactory(status="cooling_down", cooling_down_until=timezone.now() + timedelta(hours=1))
-    assert reaper.end_cool_downs() == 1
-    rested.refresh_from_db()
-    resting.refresh_from_db()
-    assert (rested.status, rested.cooling_down_until) == ("active", None)
-    assert resting.status == "cooling_down"

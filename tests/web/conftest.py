@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from reachly.campaigns.accounts import sender_account_create
 from reachly.campaigns.imports import lead_import_rows
 from reachly.campaigns.models import Campaign, SenderAccount
-from reachly.campaigns.services import campaign_create, sender_account_create
+from reachly.campaigns.services import campaign_create
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.models import Job
 from reachly.orchestration.services import job_start

@@ -7,7 +7,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from reachly.campaigns import selectors, services
+from reachly.campaigns import accounts as services
+from reachly.campaigns import selectors
 from reachly.campaigns.errors import DomainError
 from reachly.campaigns.models import SenderAccount
 from reachly.web.forms import SenderAccountForm, SessionStateForm, apply_domain_error
@@ -103,7 +104,7 @@ def account_session(request: TenantRequest, pk: int) -> HttpResponse:
 @tenant_page(write=True)
 def account_session_clear(request: TenantRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
-    services.sender_account_update(account, session_state=None)
+    services.sender_account_session_forget(account)
     messages.success(request, "Session forgotten. The next step signs in with the stored password.")
     return redirect("web:account", pk=account.pk)
 
