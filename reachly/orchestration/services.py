@@ -28,8 +28,8 @@ from django.utils import timezone
 from agents import registry
 from reachly.campaigns.models import Campaign, SenderAccount
 from reachly.core import sql
-from reachly.orchestration import graph, signals, states, usage
-from reachly.orchestration.events import NewEvent, emit, progress
+from reachly.orchestration import graph, signals, states, transitions, usage
+from reachly.orchestration.events import NewEvent, emit, progress, record
 from reachly.orchestration.graph import GraphError, StepSpec
 from reachly.orchestration.models import TERMINAL_STEP_STATUSES, Job, JobStatus, Step, StepStatus, UsageCounter
 from reachly.tenants.models import Tenant
@@ -212,25 +212,22 @@ def _link_downstream(rows: list[Step]) -> None:
 def _set_job_status(
     job: Job,
     action: str,
-    status: str,
     reason: str,
     by: Actor,
-    extra_updates: str = "",
+    cancelled_steps: int = 0,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Move the job row (after the step updates: steps-then-job lock order)."""
-    allowed = list(states.JOB_ACTIONS[action])
-    updated = sql.execute(
-        f"UPDATE orchestration_job SET status = %s, status_reason = %s {extra_updates}"
-        " WHERE id = %s AND status = ANY(%s)",
-        [status, reason, job.id, allowed],
-    )
-    if not updated:
+    """Move the job row (after the step updates: steps-then-job lock order)
+    and record its event. `action` is "pause", "resume" or "cancel";
+    raises IllegalTransition when the job's status does not allow it."""
+    row = transitions.control_job(job.id, action, reason, cancelled_steps)
+    if row is None:
         job.refresh_from_db(fields=["status"])
         raise states.IllegalTransition(action, job.status)
-    emit(
-        job.id,
-        lambda row: [
+    status = states.JOB_TRANSITIONS[action].target
+    record(
+        row,
+        [
             NewEvent(
                 "job.status",
                 {"status": status, "reason": reason, "progress": progress(row), **(data or {}), **_actor(by)},
@@ -243,12 +240,8 @@ def job_pause(job: Job, *, by: Actor = None) -> Job:
     """Stop a job at the next safe points; resume continues from checkpoints."""
     states.check("pause", job.status)
     with transaction.atomic():
-        parked = sql.execute(
-            "UPDATE orchestration_step SET status = 'paused', enqueued_at = NULL"
-            " WHERE job_id = %s AND status IN ('ready', 'enqueued')",
-            [job.id],
-        )
-        _set_job_status(job, "pause", JobStatus.PAUSED, "paused", by, data={"steps_paused": parked})
+        parked = transitions.pause_job_steps(job.id)
+        _set_job_status(job, "pause", "paused", by, data={"steps_paused": parked})
         transaction.on_commit(lambda: signals.stop_set("job", job.id, "pause"))
     job.refresh_from_db()
     return job
@@ -257,13 +250,9 @@ def job_pause(job: Job, *, by: Actor = None) -> Job:
 def job_resume(job: Job, *, by: Actor = None) -> Job:
     states.check("resume", job.status)
     with transaction.atomic():
-        rows = sql.fetchall(
-            "UPDATE orchestration_step SET status = 'ready', next_attempt_at = now()"
-            " WHERE job_id = %s AND status = 'paused' RETURNING agent",
-            [job.id],
-        )
+        rows = transitions.resume_job_steps(job.id)
         signals.stop_clear("job", job.id)
-        _set_job_status(job, "resume", JobStatus.RUNNING, "resumed", by, extra_updates=", last_progress_at = now()")
+        _set_job_status(job, "resume", "resumed", by)
         signals.trigger_dispatch({r["agent"] for r in rows})
     job.refresh_from_db()
     return job
@@ -277,16 +266,7 @@ def job_cancel(job: Job, *, by: Actor = None) -> Job:
     """
     states.check("cancel", job.status)
     with transaction.atomic():
-        running = sql.fetchall(
-            """
-            UPDATE orchestration_step
-               SET status = 'cancelled', fencing_token = fencing_token + 1, finished_at = now(),
-                   lease_owner = '', lease_expires_at = NULL, enqueued_at = NULL
-             WHERE job_id = %s AND status IN ('blocked', 'ready', 'enqueued', 'running', 'paused')
-            RETURNING id, fencing_token - 1 AS old_token
-            """,
-            [job.id],
-        )
+        running = transitions.cancel_job_steps(job.id)
         sql.execute(
             """
             UPDATE orchestration_stepattempt a SET outcome = 'cancelled', finished_at = now()
@@ -296,13 +276,7 @@ def job_cancel(job: Job, *, by: Actor = None) -> Job:
             [[r["id"] for r in running], [r["old_token"] for r in running]],
         )
         _set_job_status(
-            job,
-            "cancel",
-            JobStatus.CANCELLED,
-            "cancelled",
-            by,
-            extra_updates=f", finished_at = now(), cancelled_steps = cancelled_steps + {len(running)}",
-            data={"steps_cancelled": len(running)},
+            job, "cancel", "cancelled", by, cancelled_steps=len(running), data={"steps_cancelled": len(running)}
         )
         transaction.on_commit(lambda: signals.stop_set("job", job.id, "cancel"))
     job.refresh_from_db()
@@ -326,24 +300,9 @@ def _retry_steps(job: Job, step_ids: list[int], by: Actor) -> list[Step]:
     job.refresh_from_db(fields=["status"])
     states.check("retry", job.status)
     with transaction.atomic():
-        rows = sql.fetchall(
-            """
-            UPDATE orchestration_step s
-               SET status = CASE WHEN j.status = 'paused' THEN 'paused' ELSE 'ready' END,
-                   attempts = 0, error = NULL, next_attempt_at = now(), finished_at = NULL, wait_reason = ''
-              FROM orchestration_job j
-             WHERE s.id = ANY(%s) AND s.job_id = %s AND j.id = s.job_id AND s.status = 'failed'
-            RETURNING s.id, s.job_id, s.tenant_id, s.key, s.agent, s.status
-            """,
-            [step_ids, job.id],
-        )
+        rows = transitions.retry_steps(job.id, step_ids)
         if len(rows) != len(step_ids):
             raise states.IllegalTransition("retry", "not failed")
-        reopen = (
-            ", status = 'running', finished_at = NULL, status_reason = 'retrying failed steps'"
-            if job.status == JobStatus.FAILED
-            else ""
-        )
         emit(
             job.id,
             [
@@ -360,12 +319,16 @@ def _retry_steps(job: Job, step_ids: list[int], by: Actor) -> list[Step]:
                 )
                 for r in rows
             ],
-            job_updates=f"failed_steps = failed_steps - {len(rows)}, last_progress_at = now(){reopen}",
+            job_updates="failed_steps = failed_steps - %(retried)s, last_progress_at = now()",
+            params={"retried": len(rows)},
         )
-        if reopen:
-            emit(
-                job.id, [NewEvent("job.status", {"status": "running", "reason": "retrying failed steps", **_actor(by)})]
-            )
+        if job.status == JobStatus.FAILED:
+            reopened = transitions.reopen_job(job.id)
+            if reopened is not None:
+                record(
+                    reopened,
+                    [NewEvent("job.status", {"status": "running", "reason": "retrying failed steps", **_actor(by)})],
+                )
         signals.trigger_dispatch({r["agent"] for r in rows})
     return list(Step.objects.filter(id__in=step_ids))
 
@@ -528,7 +491,8 @@ def job_extend(job: Job, steps: list[StepSpec], *, by: Actor = None) -> list[Ste
                     },
                 )
             ],
-            job_updates=f"total_steps = total_steps + {len(rows)}",
+            job_updates="total_steps = total_steps + %(added)s",
+            params={"added": len(rows)},
         )
         signals.trigger_dispatch({r.agent for r in rows if r.status == StepStatus.READY})
     return rows
