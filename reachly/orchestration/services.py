@@ -90,25 +90,7 @@ def job_start(
             started_at=timezone.now(),
             last_progress_at=timezone.now(),
         )
-        now = sql.db_now()
-        rows = [
-            Step(
-                job=job,
-                tenant=tenant,
-                key=spec.key,
-                agent=spec.agent,
-                input=spec.input,
-                depends_on=sorted(set(spec.depends_on)),
-                pending_deps=len(set(spec.depends_on)),
-                priority=spec.priority or priority or registry.get(spec.agent).default_priority,
-                status=StepStatus.BLOCKED if spec.depends_on else StepStatus.READY,
-                next_attempt_at=None if spec.depends_on else now,
-                sender_account_id=spec.sender_account_id,
-                lane=spec.sender_account_id or 0,
-                max_attempts=spec.max_attempts or _default_attempts(),
-            )
-            for spec in ordered
-        ]
+        rows = _step_rows(job, ordered, priority=priority)
         Step.objects.bulk_create(rows, batch_size=BULK_BATCH)
         _link_downstream(rows)
         emit(
@@ -124,11 +106,46 @@ def job_start(
     return job
 
 
-def _default_attempts() -> int:
-    from django.conf import settings
+def _step_rows(
+    job: Job,
+    specs: list[StepSpec],
+    *,
+    priority: int | None,
+    unmet: Callable[[str], bool] = lambda key: True,
+    ready: str = StepStatus.READY,
+) -> list[Step]:
+    """The Step rows (unsaved, in `specs`' order) for a job's new steps, as
+    job_start and job_extend create them.
 
-    attempts: int = settings.REACHLY_MAX_ATTEMPTS
-    return attempts
+    A step waits (blocked) for its dependencies for which `unmet(key)` is
+    true (default: all of them); one with none is `ready` (READY, or PAUSED
+    when added to a paused job) and due now, by the database's clock.
+    Priority: the step's own, else `priority` (the job's), else its agent's
+    default. Attempts: the step's max_attempts, else REACHLY_MAX_ATTEMPTS.
+    """
+    now = sql.db_now()
+    rows = []
+    for spec in specs:
+        depends_on = set(spec.depends_on)
+        waiting = {d for d in depends_on if unmet(d)}
+        rows.append(
+            Step(
+                job=job,
+                tenant_id=job.tenant_id,
+                key=spec.key,
+                agent=spec.agent,
+                input=spec.input,
+                depends_on=sorted(depends_on),
+                pending_deps=len(waiting),
+                priority=spec.priority or priority or registry.get(spec.agent).default_priority,
+                status=StepStatus.BLOCKED if waiting else ready,
+                next_attempt_at=None if waiting else now,
+                sender_account_id=spec.sender_account_id,
+                lane=spec.sender_account_id or 0,
+                max_attempts=spec.max_attempts or settings.REACHLY_MAX_ATTEMPTS,
+            )
+        )
+    return rows
 
 
 def _check_tenant_may_run(tenant: Tenant, steps: list[StepSpec]) -> None:
@@ -443,28 +460,8 @@ def job_extend(job: Job, steps: list[StepSpec], *, by: Actor = None) -> list[Ste
         def unmet(key: str) -> bool:
             return key in new_keys or deps[key]["status"] != StepStatus.SUCCEEDED
 
-        now = sql.db_now()
         ready = StepStatus.PAUSED if job.status == JobStatus.PAUSED else StepStatus.READY
-        rows = []
-        for spec in ordered:
-            waiting = {d for d in spec.depends_on if unmet(d)}
-            rows.append(
-                Step(
-                    job=job,
-                    tenant_id=job.tenant_id,
-                    key=spec.key,
-                    agent=spec.agent,
-                    input=spec.input,
-                    depends_on=sorted(set(spec.depends_on)),
-                    pending_deps=len(waiting),
-                    priority=spec.priority or job.priority or registry.get(spec.agent).default_priority,
-                    status=StepStatus.BLOCKED if waiting else ready,
-                    next_attempt_at=None if waiting else now,
-                    sender_account_id=spec.sender_account_id,
-                    lane=spec.sender_account_id or 0,
-                    max_attempts=spec.max_attempts or _default_attempts(),
-                )
-            )
+        rows = _step_rows(job, ordered, priority=job.priority, unmet=unmet, ready=ready)
         Step.objects.bulk_create(rows, batch_size=BULK_BATCH)
         ids = {k: r["id"] for k, r in deps.items()} | {r.key: r.id for r in rows}
         edges = [(ids[d], r.id) for r in rows for d in set(r.depends_on) if unmet(d)]
