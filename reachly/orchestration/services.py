@@ -72,7 +72,7 @@ def job_start(
     still holds them.
     """
     if priority is not None and priority not in graph.PRIORITIES:
-        raise GraphError({"priority": "must be 1 (urgent), 5 (normal) or 10 (batch)"})
+        raise GraphError({"priority": graph.PRIORITY_ERROR})
     ordered = graph.validate(steps)
     _check_tenant_may_run(tenant, steps)
     if not system:
@@ -83,7 +83,7 @@ def job_start(
             tenant=tenant,
             campaign=campaign,
             name=name[:200],
-            priority=priority or 5,
+            priority=priority or graph.Priority.NORMAL,
             # Job.created_by is an auth.User (an anonymous user is none).
             created_by=created_by if isinstance(created_by, User) and created_by.is_authenticated else None,
             total_steps=len(steps),
