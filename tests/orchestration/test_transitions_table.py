@@ -88,12 +88,16 @@ def _targets(set_clause: str) -> set[str]:
         if m := re.fullmatch(r"'(\w+)'", expr):
             return {m.group(1)}
         if expr.upper().startswith("CASE"):
-            return set(re.findall(r"\b(?:THEN|ELSE)\s+'(\w+)'", expr, re.IGNORECASE))
+            outcomes = re.findall(r"\b(?:THEN|ELSE)\s+(\S+)", expr, re.IGNORECASE)
+            literals = [re.fullmatch(r"'(\w+)'", o) for o in outcomes]
+            assert all(literals), f"SET status = {expr!r}: every outcome of the CASE must be a literal"
+            return {m.group(1) for m in literals if m}
         raise AssertionError(f"SET status = {expr!r}: the target must be a literal or a CASE of literals")
     return set()
 
 
 def _sources(where: str, column: str) -> set[str]:
+    assert not re.search(column + r"\s*=\s*%", where), f"WHERE {where!r}: a from-status must be a literal"
     sources: set[str] = set()
     for m in re.finditer(column + r"\s*(=\s*ANY\s*\(([^)]*)\)|IN\s*\(([^)]*)\)|=\s*'(\w+)')", where, re.IGNORECASE):
         listed = m.group(2) or m.group(3)
@@ -140,8 +144,14 @@ def test_the_parser_reads_a_case_a_cte_and_an_alias():
     assert updates("UPDATE orchestration_step SET status = 'ready' WHERE status = ANY(ARRAY['failed'])")[0].sources == {
         "failed"
     }
-    with pytest.raises(AssertionError, match="literal"):
-        updates("UPDATE orchestration_step SET status = %s WHERE id = %s")
+    for unreadable in (
+        "UPDATE orchestration_step SET status = %s WHERE id = %s AND status = 'ready'",
+        "UPDATE orchestration_step SET status = CASE WHEN x THEN %s ELSE 'ready' END WHERE status = 'failed'",
+        "UPDATE orchestration_step SET status = 'ready' WHERE status = %s",
+        "UPDATE orchestration_step SET status = 'ready' WHERE status = ANY(%s)",
+    ):
+        with pytest.raises(AssertionError, match="literal"):
+            updates(unreadable)
 
 
 # ---------------------------------------------------------------------------
@@ -184,8 +194,7 @@ def test_each_named_statement_does_only_what_it_declares(name):
                 for target in u.targets:
                     allowed = [t for t in table_transitions.values() if t.target == target]
                     assert allowed, f"{name} leads a {table} to {target!r}, which none of {declared} does"
-                    from_set = set().union(*(t.sources for t in allowed))
-                    from_set = {str(s) for s in from_set}
+                    from_set = {str(s) for t in allowed for s in t.sources}
                     assert u.sources <= from_set, (
                         f"{name} moves a {table} from {u.sources - from_set} to {target!r}; {declared} allow {from_set}"
                     )
@@ -311,10 +320,10 @@ def test_the_orm_scan_sees_an_orm_status_write():
         "job.steps.filter(status='paused').update(status='ready')",
         "job.save(update_fields=['status'])",
     ):
-        call = ast.parse(code).body[0].value  # type: ignore[attr-defined]
-        assert _orm_status_write(call), code
-    call = ast.parse("SenderAccount.objects.filter(pk=1).update(status='paused')").body[0].value  # type: ignore[attr-defined]
-    assert not _orm_status_write(call)
+        call = ast.parse(code, mode="eval").body
+        assert isinstance(call, ast.Call) and _orm_status_write(call), code
+    call = ast.parse("SenderAccount.objects.filter(pk=1).update(status='paused')", mode="eval").body
+    assert isinstance(call, ast.Call) and not _orm_status_write(call)
 
 
 @pytest.mark.django_db
