@@ -9,11 +9,10 @@ from django.db import IntegrityError, transaction
 
 from agents import registry
 from agents.llm.client import BUDGET_WAIT
-from reachly.core import sql
 from reachly.llm.models import LLMCall
 from reachly.llm.selectors import call_result
 from reachly.observability import metrics
-from reachly.orchestration import signals, usage
+from reachly.orchestration import signals, transitions, usage
 from reachly.tenants.models import Tenant
 
 LLM_ROLES = tuple(role for role, spec in registry.AGENTS.items() if spec.kind is registry.Kind.LLM)
@@ -102,13 +101,7 @@ def tenant_llm_budget_set(tenant: Tenant, budget: Decimal | None) -> Tenant:
 def llm_budget_release(tenant_id: int) -> int:
     """Make a tenant's LLM steps that wait for budget due now (after its
     plan or budget changed)."""
-    n = sql.execute(
-        """
-        UPDATE orchestration_step SET next_attempt_at = now()
-         WHERE tenant_id = %s AND status = 'ready' AND agent = ANY(%s) AND wait_reason LIKE %s
-        """,
-        [tenant_id, list(LLM_ROLES), f"%{BUDGET_WAIT}%"],
-    )
+    n = transitions.unpark_waiting_for(tenant_id, list(LLM_ROLES), f"%{BUDGET_WAIT}%")
     if n:
         signals.trigger_dispatch(set(LLM_ROLES))
     return n

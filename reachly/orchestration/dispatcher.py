@@ -45,7 +45,7 @@ from django.utils import timezone
 from agents import registry
 from reachly.core import redis as rds
 from reachly.core import sql
-from reachly.orchestration import publish, signals, usage
+from reachly.orchestration import publish, signals, transitions, usage
 from reachly.tenants.selectors import Allocation, allocations
 
 log = logging.getLogger(__name__)
@@ -312,13 +312,7 @@ def _next_month(now: datetime) -> datetime:
 
 def _defer_tenant(role: str, tenant_id: int, reason: str, until: datetime | None) -> None:
     """Park all of a tenant's due steps for this agent (one statement)."""
-    sql.execute(
-        """
-        UPDATE orchestration_step SET next_attempt_at = %s, wait_reason = %s
-         WHERE agent = %s AND tenant_id = %s AND status = 'ready' AND next_attempt_at <= statement_timestamp()
-        """,
-        [until, reason, role, tenant_id],
-    )
+    transitions.park(role, tenant_id, until, reason)
 
 
 def _admit(role: str, chosen: list[Candidate]) -> list[dict[str, Any]]:
@@ -349,15 +343,7 @@ def _admit(role: str, chosen: list[Candidate]) -> list[dict[str, Any]]:
 
 
 def _admit_ids(ids: list[int]) -> list[dict[str, Any]]:
-    return sql.fetchall(
-        """
-        UPDATE orchestration_step
-           SET status = 'enqueued', enqueued_at = statement_timestamp(), counted = true, wait_reason = ''
-         WHERE id = ANY(%s) AND status = 'ready'
-        RETURNING id, job_id, tenant_id, agent, sender_account_id
-        """,
-        [ids],
-    )
+    return transitions.admit(ids)
 
 
 def _seconds_to_next_due(role: str) -> float | None:
@@ -415,12 +401,6 @@ def _mark_served(role: str, tenant_ids: set[int]) -> None:
 
 def release_deferred(tenant_id: int) -> int:
     """Make a tenant's parked steps due now (its plan or allocation changed)."""
-    n = sql.execute(
-        """
-        UPDATE orchestration_step SET next_attempt_at = statement_timestamp(), wait_reason = ''
-         WHERE tenant_id = %s AND status = 'ready' AND wait_reason LIKE 'not admitted:%%'
-        """,
-        [tenant_id],
-    )
+    n = transitions.unpark(tenant_id)
     signals.trigger_dispatch(registry.roles())
     return n

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,12 +42,16 @@ def emit(
     """Record events for a job, in one transaction with the caller's change.
 
     `job_updates` is extra SQL for the job row's SET clause (progress
-    counters, status) applied in the same statement that takes the numbers.
+    counters; values as %(name)s placeholders in `params`) applied in the
+    same statement that takes the numbers. Never the job's status: status
+    changes are the named statements of transitions.py (ValueError).
     `events` may be a function of the updated job row (to carry progress)
     when it is known to make exactly one event.
     Returns the updated job row (id, tenant_id, status, counters, last_seq).
     """
     assert transaction.get_connection().in_atomic_block, "emit() must run inside a transaction"
+    if _SETS_STATUS.search(job_updates):
+        raise ValueError("emit() does not change a job's status: use reachly.orchestration.transitions")
     n = 1 if callable(events) else len(events)
     extra = f", {job_updates}" if job_updates else ""
     job = sql.fetchone(
@@ -66,17 +71,15 @@ def emit(
     return job
 
 
+# `status = ...` in a SET list (not status_reason, not a qualified x.status).
+_SETS_STATUS = re.compile(r"(?<![\w.])status\s*=", re.IGNORECASE)
+
 JOB_RETURNING = (
     "{t}.id, {t}.tenant_id, {t}.status, {t}.total_steps, {t}.succeeded_steps, {t}.failed_steps,"
     " {t}.cancelled_steps, {t}.last_seq, now() AS ts"
 )
-# For hot paths that insert their event inside one SQL statement: the
-# progress object (as `progress()` builds it) and the columns to publish.
-PROGRESS_SQL = (
-    "jsonb_build_object('total', {j}.total_steps, 'done', {j}.succeeded_steps, 'failed', {j}.failed_steps,"
-    " 'cancelled', {j}.cancelled_steps, 'percent', CASE WHEN {j}.total_steps > 0"
-    " THEN round(100.0 * {j}.succeeded_steps / {j}.total_steps, 1)::float ELSE 0.0 END)"
-)
+# The columns of an event inserted inside one SQL statement (the hot
+# transitions.CLAIM and transitions.SUCCEED), to publish.
 EVENT_RETURNING = "job_id, tenant_id, seq, type, step_id, data, ts"
 
 

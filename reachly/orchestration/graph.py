@@ -27,6 +27,9 @@ class Priority(IntegerChoices):
 
 
 PRIORITIES: tuple[int, ...] = tuple(Priority.values)
+# The error for another value: "must be 1 (urgent), 5 (normal) or 10 (batch)".
+_LEVELS = [f"{value} ({label})" for value, label in Priority.choices]
+PRIORITY_ERROR = f"must be {', '.join(_LEVELS[:-1])} or {_LEVELS[-1]}"
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 MAX_STEPS = 100_000
 
@@ -74,7 +77,7 @@ def validate(steps: list[StepSpec]) -> list[StepSpec]:
         if step.agent not in registry.AGENTS:
             errors[f"{where}.agent"] = f"unknown agent {step.agent!r}; one of: {', '.join(registry.roles())}"
         if step.priority is not None and step.priority not in PRIORITIES:
-            errors[f"{where}.priority"] = "must be 1 (urgent), 5 (normal) or 10 (batch)"
+            errors[f"{where}.priority"] = PRIORITY_ERROR
         if not isinstance(step.input, dict):
             errors[f"{where}.input"] = "must be an object"
         if step.max_attempts is not None and not 1 <= step.max_attempts <= 100:

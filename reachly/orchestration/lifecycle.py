@@ -7,7 +7,8 @@ counters and sequence number, and the events. Locks are taken steps first,
 then the job row, on every path, so these never deadlock with each other or
 with pause/resume/cancel.
 
-Statuses and transitions are described in models.py.
+The status-changing statements themselves are named in transitions.py; the
+transitions they may make are declared in states.py.
 """
 
 from __future__ import annotations
@@ -22,14 +23,8 @@ from django.conf import settings
 from django.db import transaction
 
 from reachly.core import sql
-from reachly.orchestration.events import (
-    EVENT_RETURNING,
-    PROGRESS_SQL,
-    NewEvent,
-    emit,
-    progress,
-    publish_after_commit,
-)
+from reachly.orchestration import transitions
+from reachly.orchestration.events import NewEvent, emit, progress, publish_after_commit, record
 
 WAITING_STATUSES = ("ready", "enqueued", "running")
 
@@ -88,39 +83,7 @@ def claim(step_id: int, worker: str, started_at: datetime) -> Claimed | None:
     None when the message was stale (the step already ran, was paused or
     cancelled, or another worker claimed it first).
     """
-    # One statement, so one round trip and an implicit transaction: the step,
-    # its attempt, the job's next event number and the event. Steps are
-    # locked before the job, as on every path.
-    row = sql.fetchone(
-        f"""
-        WITH s AS (
-            UPDATE orchestration_step s
-               SET status = 'running', fencing_token = s.fencing_token + 1,
-                   lease_owner = %(worker)s, heartbeat_at = now(),
-                   lease_expires_at = now() + make_interval(secs => %(lease)s),
-                   started_at = COALESCE(s.started_at, now()), wait_reason = ''
-             WHERE s.id = %(id)s AND s.status = 'enqueued'
-               AND EXISTS (SELECT 1 FROM orchestration_job j WHERE j.id = s.job_id AND j.status = 'running')
-            RETURNING s.id, s.job_id, s.tenant_id, s.key, s.agent, s.input, s.checkpoint, s.attempts,
-                      s.max_attempts, s.fencing_token, s.sender_account_id, s.depends_on
-        ), a AS (
-            INSERT INTO orchestration_stepattempt (step_id, fencing_token, worker, outcome, error, started_at)
-            SELECT s.id, s.fencing_token, %(worker)s, 'running', '', %(started)s FROM s
-        ), j AS (
-            UPDATE orchestration_job j SET last_seq = j.last_seq + 1 FROM s WHERE j.id = s.job_id
-            RETURNING j.id, j.tenant_id, j.last_seq, now() AS ts
-        ), e AS (
-            INSERT INTO orchestration_event (job_id, tenant_id, seq, type, step_id, data, ts)
-            SELECT j.id, j.tenant_id, j.last_seq, 'step.status', s.id,
-                   jsonb_build_object('key', s.key, 'agent', s.agent, 'status', 'running',
-                                      'attempt', s.attempts + 1), j.ts
-              FROM s, j
-            RETURNING {EVENT_RETURNING}
-        )
-        SELECT s.*, row_to_json(e)::jsonb AS event FROM s, e
-        """,
-        {"id": step_id, "worker": worker, "lease": settings.REACHLY_LEASE_SECONDS, "started": started_at},
-    )
+    row = transitions.claim(step_id, worker, settings.REACHLY_LEASE_SECONDS, started_at)
     if row is None:
         _park_if_job_stopped(step_id)
         return None
@@ -130,33 +93,13 @@ def claim(step_id: int, worker: str, started_at: datetime) -> Claimed | None:
 
 def _park_if_job_stopped(step_id: int) -> None:
     """An admitted step of a job paused or cancelled meanwhile follows its job."""
-    sql.execute(
-        """
-        UPDATE orchestration_step s
-           SET status = CASE j.status WHEN 'paused' THEN 'paused' ELSE 'cancelled' END,
-               enqueued_at = NULL
-          FROM orchestration_job j
-         WHERE s.id = %s AND s.status = 'enqueued' AND j.id = s.job_id
-           AND j.status IN ('paused', 'cancelled')
-        """,
-        [step_id],
-    )
+    transitions.follow_stopped_job(step_id)
 
 
 def defer_enqueued(step_id: int, retry_after: float, reason: str) -> bool:
     """A limit said "not now" before the step started: back to ready, due
     again after `retry_after` seconds. No attempt is used, no worker waits."""
-    return bool(
-        sql.execute(
-            """
-            UPDATE orchestration_step
-               SET status = 'ready', enqueued_at = NULL, wait_reason = %(reason)s,
-                   next_attempt_at = now() + make_interval(secs => %(after)s)
-             WHERE id = %(id)s AND status = 'enqueued'
-            """,
-            {"id": step_id, "after": max(retry_after, 0.0), "reason": reason[:255]},
-        )
-    )
+    return bool(transitions.defer(step_id, max(retry_after, 0.0), reason[:255]))
 
 
 def renew(leases: dict[int, int]) -> dict[int, str | None]:
@@ -199,54 +142,9 @@ def _end_attempt(step_id: int, token: int, outcome: str, error: str = "") -> Non
     )
 
 
-_RELEASE = "lease_owner = '', lease_expires_at = NULL"
-
-
 def succeed(step_id: int, token: int, output: dict[str, Any]) -> Outcome | None:
     """running → succeeded; unblock dependents; maybe finish the job."""
-    # One statement: the step, its dependents, its attempt, the job's
-    # counters and next event number, and the event.
-    step = sql.fetchone(
-        f"""
-        WITH s AS (
-            UPDATE orchestration_step
-               SET status = 'succeeded', output = %(output)s::jsonb, finished_at = now(),
-                   error = NULL, wait_reason = '', {_RELEASE}
-             WHERE id = %(id)s AND fencing_token = %(token)s AND status = 'running'
-            RETURNING id, job_id, tenant_id, key, agent, downstream
-        ), d AS (
-            UPDATE orchestration_step d
-               SET pending_deps = d.pending_deps - 1,
-                   status = CASE WHEN d.pending_deps > 1 THEN 'blocked'
-                                 WHEN jd.status = 'paused' THEN 'paused' ELSE 'ready' END,
-                   next_attempt_at = CASE WHEN d.pending_deps = 1 THEN now() ELSE d.next_attempt_at END
-              FROM s, orchestration_job jd
-             WHERE d.id = ANY(s.downstream) AND d.status = 'blocked' AND jd.id = d.job_id
-            RETURNING d.agent, d.status
-        ), a AS (
-            UPDATE orchestration_stepattempt a SET outcome = 'succeeded', finished_at = now()
-              FROM s WHERE a.step_id = s.id AND a.fencing_token = %(token)s
-        ), j AS (
-            UPDATE orchestration_job j
-               SET last_seq = j.last_seq + 1, succeeded_steps = j.succeeded_steps + 1, last_progress_at = now()
-              FROM s WHERE j.id = s.job_id
-            RETURNING j.id, j.tenant_id, j.status, j.total_steps, j.succeeded_steps, j.failed_steps,
-                      j.last_seq, now() AS ts, {PROGRESS_SQL.format(j="j")} AS progress
-        ), e AS (
-            INSERT INTO orchestration_event (job_id, tenant_id, seq, type, step_id, data, ts)
-            SELECT j.id, j.tenant_id, j.last_seq, 'step.status', s.id,
-                   jsonb_build_object('key', s.key, 'agent', s.agent, 'status', 'succeeded',
-                                      'progress', j.progress), j.ts
-              FROM s, j
-            RETURNING {EVENT_RETURNING}
-        )
-        SELECT s.id, s.job_id, s.agent, j.status AS job_status, j.total_steps, j.succeeded_steps,
-               j.failed_steps, row_to_json(e)::jsonb AS event,
-               ARRAY(SELECT DISTINCT d.agent FROM d WHERE d.status = 'ready') AS unblocked
-          FROM s, j, e
-        """,
-        {"id": step_id, "token": token, "output": json.dumps(output)},
-    )
+    step = transitions.succeed(step_id, token, json.dumps(output))
     if step is None:
         return None
     publish_after_commit([step["event"]])
@@ -264,24 +162,7 @@ def fail(step_id: int, token: int, attempts: int, error: dict[str, Any], retryab
     """running → ready (retry after backoff) or failed (no attempts left)."""
     delay = backoff(attempts + 1)
     with transaction.atomic():
-        step = sql.fetchone(
-            f"""
-            UPDATE orchestration_step
-               SET attempts = attempts + 1,
-                   status = CASE WHEN %(retryable)s::boolean AND attempts + 1 < max_attempts
-                                 THEN 'ready' ELSE 'failed' END,
-                   next_attempt_at = now() + make_interval(secs => %(delay)s),
-                   finished_at = CASE WHEN %(retryable)s::boolean AND attempts + 1 < max_attempts
-                                      THEN NULL ELSE now() END,
-                   error = %(error)s::jsonb,
-                   wait_reason = CASE WHEN %(retryable)s::boolean AND attempts + 1 < max_attempts
-                                      THEN 'retry after error' ELSE '' END,
-                   {_RELEASE}
-             WHERE id = %(id)s AND fencing_token = %(token)s AND status = 'running'
-            RETURNING id, job_id, tenant_id, key, agent, status, attempts, max_attempts, next_attempt_at
-            """,
-            {"id": step_id, "token": token, "retryable": retryable, "delay": delay, "error": json.dumps(error)},
-        )
+        step = transitions.fail(step_id, token, retryable, delay, json.dumps(error))
         if step is None:
             return None
         _end_attempt(step_id, token, "failed", error.get("message", "")[:10_000])
@@ -329,12 +210,12 @@ def _maybe_fail_job(job_id: int) -> None:
 
 
 def _finish_job(job_id: int, status: str, reason: str) -> None:
-    emit(
-        job_id,
-        lambda job: [NewEvent("job.status", {"status": status, "reason": reason, "progress": progress(job)})],
-        job_updates="status = %(status)s, status_reason = %(reason)s, finished_at = now()",
-        params={"status": status, "reason": reason},
-    )
+    """A running or paused job → succeeded / failed (`status`), with its
+    event; nothing when it had finished already (a cancel came first).
+    Inside the caller's transaction."""
+    job = transitions.finish_job(job_id, status, reason)
+    if job is not None:
+        record(job, [NewEvent("job.status", {"status": status, "reason": reason, "progress": progress(job)})])
 
 
 def stop(step_id: int, token: int, reason: str, state: dict[str, Any] | None) -> Outcome | None:
@@ -344,24 +225,7 @@ def stop(step_id: int, token: int, reason: str, state: dict[str, Any] | None) ->
     new_status = {"pause": "paused", "cancel": "cancelled", "account_pause": "ready", "shutdown": "ready"}[reason]
     wait_reason = {"account_pause": "sender account paused", "shutdown": "worker shutting down"}.get(reason, "")
     with transaction.atomic():
-        step = sql.fetchone(
-            f"""
-            UPDATE orchestration_step
-               SET status = %(status)s::varchar, checkpoint = COALESCE(%(state)s::jsonb, checkpoint),
-                   next_attempt_at = now(), {_RELEASE},
-                   finished_at = CASE WHEN %(status)s::varchar = 'cancelled' THEN now() ELSE NULL END,
-                   wait_reason = %(wait_reason)s
-             WHERE id = %(id)s AND fencing_token = %(token)s AND status = 'running'
-            RETURNING id, job_id, tenant_id, key, agent
-            """,
-            {
-                "id": step_id,
-                "token": token,
-                "status": new_status,
-                "wait_reason": wait_reason,
-                "state": json.dumps(state) if state else None,
-            },
-        )
+        step = transitions.stop(step_id, token, new_status, wait_reason, json.dumps(state) if state else None)
         if step is None:
             return None
         _end_attempt(step_id, token, "cancelled" if reason == "cancel" else "paused")
@@ -374,22 +238,8 @@ def wait(step_id: int, token: int, retry_after: float, reason: str, state: dict[
     """A limit stopped a running step between two actions: keep its
     checkpoint and make it due again after `retry_after` seconds."""
     with transaction.atomic():
-        step = sql.fetchone(
-            f"""
-            UPDATE orchestration_step
-               SET status = 'ready', checkpoint = COALESCE(%(state)s::jsonb, checkpoint),
-                   next_attempt_at = now() + make_interval(secs => %(after)s),
-                   wait_reason = %(reason)s, {_RELEASE}
-             WHERE id = %(id)s AND fencing_token = %(token)s AND status = 'running'
-            RETURNING id, job_id, tenant_id, key, agent, next_attempt_at
-            """,
-            {
-                "id": step_id,
-                "token": token,
-                "after": max(retry_after, 0.0),
-                "reason": reason[:255],
-                "state": json.dumps(state) if state else None,
-            },
+        step = transitions.wait(
+            step_id, token, max(retry_after, 0.0), reason[:255], json.dumps(state) if state else None
         )
         if step is None:
             return None
@@ -432,24 +282,8 @@ def reap_expired(batch: int = 200) -> list[Outcome]:
                 "message": "worker lost: the step's lease expired",
                 "retryable": True,
             }
-            if row["job_status"] == "paused":
-                target = "'paused'"
-            elif row["job_status"] == "cancelled":
-                target = "'cancelled'"
-            else:
-                target = "CASE WHEN attempts + 1 < max_attempts THEN 'ready' ELSE 'failed' END"
-            step = sql.fetchone(
-                f"""
-                UPDATE orchestration_step
-                   SET status = {target}, attempts = attempts + 1, fencing_token = fencing_token + 1,
-                       next_attempt_at = now() + make_interval(secs => %(delay)s),
-                       error = %(error)s::jsonb, wait_reason = 'worker lost', {_RELEASE}
-                 WHERE id = %(id)s
-                RETURNING id, job_id, tenant_id, key, agent, status, attempts, max_attempts, next_attempt_at
-                """,
-                {"id": row["id"], "delay": backoff(row["attempts"] + 1), "error": json.dumps(error)},
-            )
-            assert step is not None  # the row is locked above (FOR UPDATE): the UPDATE finds it
+            step = transitions.reap(row["id"], row["job_status"], backoff(row["attempts"] + 1), json.dumps(error))
+            assert step is not None  # the row is locked above (FOR UPDATE, running): the UPDATE finds it
             _end_attempt(row["id"], row["fencing_token"], "lease_lost", error["message"])
             if step["status"] in ("ready", "failed"):
                 outcomes.append(_after_failure(step, error))

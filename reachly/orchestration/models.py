@@ -4,15 +4,9 @@ PostgreSQL is the source of truth (shared/DESIGN.md, principle 1): a step
 exists here before any broker message for it exists, and every state change
 is a row update plus an Event with the job's next sequence number.
 
-Step life cycle (see states.py for the allowed transitions):
-
-    blocked ──deps done──► ready ──dispatcher──► enqueued ──worker claim──► running
-                             ▲  ▲                    │                       │
-                             │  └── limit / backoff ─┴───────────────────────┤
-                             │                                                ├─► succeeded
-                  resume ── paused ◄── pause ─────────────────────────────────┤
-                                                                              ├─► failed
-                                                         cancel ─► cancelled ◄┘
+Statuses and their transitions: states.py (STEP_TRANSITIONS,
+JOB_TRANSITIONS), performed by the named statements of transitions.py and
+drawn in docs/architecture.md ("A step's life").
 """
 
 from __future__ import annotations

@@ -10,15 +10,14 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from reachly.core import sql
-from reachly.orchestration import lifecycle, signals
-from reachly.orchestration.events import NewEvent, emit, progress
+from reachly.orchestration import lifecycle, signals, transitions
+from reachly.orchestration.events import NewEvent, progress, record
 
 
 def reap() -> int:
@@ -49,15 +48,8 @@ def fail_stalled_jobs() -> list[int]:
     for row in stalled:
         reason = f"no progress for {int(settings.REACHLY_JOB_STALL_SECONDS)}s and nothing scheduled"
         with transaction.atomic():
-            updated = sql.execute(
-                "UPDATE orchestration_job SET status = 'failed', status_reason = %s, finished_at = now()"
-                " WHERE id = %s AND status = 'running'",
-                [reason, row["id"]],
-            )
-            if updated:
-                emit(
-                    row["id"],
-                    partial(_job_failed_events, reason),
-                )
+            job = transitions.fail_stalled_job(row["id"], reason)
+            if job is not None:
+                record(job, _job_failed_events(reason, job))
                 failed.append(row["id"])
     return failed

@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from reachly.core import sql
-from reachly.orchestration import broker, publish, received
+from reachly.orchestration import broker, publish, received, transitions
 
 BATCH = 500
 
@@ -52,19 +52,7 @@ def reconcile() -> int:
     lost = sorted(set(candidates) - received.held(candidates))
     if not lost:
         return 0
-    rows = sql.fetchall(
-        """
-        WITH stale AS (
-            SELECT id FROM orchestration_step
-             WHERE id = ANY(%s) AND status = 'enqueued'
-             FOR UPDATE SKIP LOCKED)
-        UPDATE orchestration_step s SET enqueued_at = now()
-          FROM stale WHERE s.id = stale.id
-        RETURNING s.id, s.job_id, s.tenant_id, s.agent, s.sender_account_id,
-                  (SELECT a.timezone FROM orchestration_lane a WHERE a.account_id = s.sender_account_id) AS tz
-        """,
-        [lost],
-    )
+    rows = transitions.republish(lost)
     by_role: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_role[row["agent"]].append(row)

@@ -28,8 +28,8 @@ from django.utils import timezone
 from agents import registry
 from reachly.campaigns.models import Campaign, SenderAccount
 from reachly.core import sql
-from reachly.orchestration import graph, signals, states, usage
-from reachly.orchestration.events import NewEvent, emit, progress
+from reachly.orchestration import graph, signals, states, transitions, usage
+from reachly.orchestration.events import NewEvent, emit, progress, record
 from reachly.orchestration.graph import GraphError, StepSpec
 from reachly.orchestration.models import (
     TERMINAL_STEP_STATUSES,
@@ -80,7 +80,7 @@ def job_start(
     still holds them.
     """
     if priority is not None and priority not in graph.PRIORITIES:
-        raise GraphError({"priority": "must be 1 (urgent), 5 (normal) or 10 (batch)"})
+        raise GraphError({"priority": graph.PRIORITY_ERROR})
     ordered = graph.validate(steps)
     _check_tenant_may_run(tenant, steps)
     if not system:
@@ -91,32 +91,14 @@ def job_start(
             tenant=tenant,
             campaign=campaign,
             name=name[:200],
-            priority=priority or 5,
+            priority=priority or graph.Priority.NORMAL,
             # Job.created_by is an auth.User (an anonymous user is none).
             created_by=created_by if isinstance(created_by, User) and created_by.is_authenticated else None,
             total_steps=len(steps),
             started_at=timezone.now(),
             last_progress_at=timezone.now(),
         )
-        now = sql.db_now()
-        rows = [
-            Step(
-                job=job,
-                tenant=tenant,
-                key=spec.key,
-                agent=spec.agent,
-                input=spec.input,
-                depends_on=sorted(set(spec.depends_on)),
-                pending_deps=len(set(spec.depends_on)),
-                priority=spec.priority or priority or registry.get(spec.agent).default_priority,
-                status=StepStatus.BLOCKED if spec.depends_on else StepStatus.READY,
-                next_attempt_at=None if spec.depends_on else now,
-                sender_account_id=spec.sender_account_id,
-                lane=spec.sender_account_id or 0,
-                max_attempts=spec.max_attempts or _default_attempts(),
-            )
-            for spec in ordered
-        ]
+        rows = _step_rows(job, ordered, priority=priority)
         Step.objects.bulk_create(rows, batch_size=BULK_BATCH)
         _link_downstream(rows)
         emit(
@@ -132,11 +114,46 @@ def job_start(
     return job
 
 
-def _default_attempts() -> int:
-    from django.conf import settings
+def _step_rows(
+    job: Job,
+    specs: list[StepSpec],
+    *,
+    priority: int | None,
+    unmet: Callable[[str], bool] = lambda key: True,
+    ready: str = StepStatus.READY,
+) -> list[Step]:
+    """The Step rows (unsaved, in `specs`' order) for a job's new steps, as
+    job_start and job_extend create them.
 
-    attempts: int = settings.REACHLY_MAX_ATTEMPTS
-    return attempts
+    A step waits (blocked) for its dependencies for which `unmet(key)` is
+    true (default: all of them); one with none is `ready` (READY, or PAUSED
+    when added to a paused job) and due now, by the database's clock.
+    Priority: the step's own, else `priority` (the job's), else its agent's
+    default. Attempts: the step's max_attempts, else REACHLY_MAX_ATTEMPTS.
+    """
+    now = sql.db_now()
+    rows = []
+    for spec in specs:
+        depends_on = set(spec.depends_on)
+        waiting = {d for d in depends_on if unmet(d)}
+        rows.append(
+            Step(
+                job=job,
+                tenant_id=job.tenant_id,
+                key=spec.key,
+                agent=spec.agent,
+                input=spec.input,
+                depends_on=sorted(depends_on),
+                pending_deps=len(waiting),
+                priority=spec.priority or priority or registry.get(spec.agent).default_priority,
+                status=StepStatus.BLOCKED if waiting else ready,
+                next_attempt_at=None if waiting else now,
+                sender_account_id=spec.sender_account_id,
+                lane=spec.sender_account_id or 0,
+                max_attempts=spec.max_attempts or settings.REACHLY_MAX_ATTEMPTS,
+            )
+        )
+    return rows
 
 
 def _check_tenant_may_run(tenant: Tenant, steps: list[StepSpec]) -> None:
@@ -220,25 +237,22 @@ def _link_downstream(rows: list[Step]) -> None:
 def _set_job_status(
     job: Job,
     action: str,
-    status: str,
     reason: str,
     by: Actor,
-    extra_updates: str = "",
+    cancelled_steps: int = 0,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Move the job row (after the step updates: steps-then-job lock order)."""
-    allowed = list(states.JOB_ACTIONS[action])
-    updated = sql.execute(
-        f"UPDATE orchestration_job SET status = %s, status_reason = %s {extra_updates}"
-        " WHERE id = %s AND status = ANY(%s)",
-        [status, reason, job.id, allowed],
-    )
-    if not updated:
+    """Move the job row (after the step updates: steps-then-job lock order)
+    and record its event. `action` is "pause", "resume" or "cancel";
+    raises IllegalTransition when the job's status does not allow it."""
+    row = transitions.control_job(job.id, action, reason, cancelled_steps)
+    if row is None:
         job.refresh_from_db(fields=["status"])
         raise states.IllegalTransition(action, job.status)
-    emit(
-        job.id,
-        lambda row: [
+    status = states.JOB_TRANSITIONS[action].target
+    record(
+        row,
+        [
             NewEvent(
                 "job.status",
                 {"status": status, "reason": reason, "progress": progress(row), **(data or {}), **_actor(by)},
@@ -251,12 +265,8 @@ def job_pause(job: Job, *, by: Actor = None) -> Job:
     """Stop a job at the next safe points; resume continues from checkpoints."""
     states.check("pause", job.status)
     with transaction.atomic():
-        parked = sql.execute(
-            "UPDATE orchestration_step SET status = 'paused', enqueued_at = NULL"
-            " WHERE job_id = %s AND status IN ('ready', 'enqueued')",
-            [job.id],
-        )
-        _set_job_status(job, "pause", JobStatus.PAUSED, "paused", by, data={"steps_paused": parked})
+        parked = transitions.pause_job_steps(job.id)
+        _set_job_status(job, "pause", "paused", by, data={"steps_paused": parked})
         transaction.on_commit(lambda: signals.stop_set("job", job.id, "pause"))
     job.refresh_from_db()
     return job
@@ -265,13 +275,9 @@ def job_pause(job: Job, *, by: Actor = None) -> Job:
 def job_resume(job: Job, *, by: Actor = None) -> Job:
     states.check("resume", job.status)
     with transaction.atomic():
-        rows = sql.fetchall(
-            "UPDATE orchestration_step SET status = 'ready', next_attempt_at = now()"
-            " WHERE job_id = %s AND status = 'paused' RETURNING agent",
-            [job.id],
-        )
+        rows = transitions.resume_job_steps(job.id)
         signals.stop_clear("job", job.id)
-        _set_job_status(job, "resume", JobStatus.RUNNING, "resumed", by, extra_updates=", last_progress_at = now()")
+        _set_job_status(job, "resume", "resumed", by)
         signals.trigger_dispatch({r["agent"] for r in rows})
     job.refresh_from_db()
     return job
@@ -285,16 +291,7 @@ def job_cancel(job: Job, *, by: Actor = None) -> Job:
     """
     states.check("cancel", job.status)
     with transaction.atomic():
-        running = sql.fetchall(
-            """
-            UPDATE orchestration_step
-               SET status = 'cancelled', fencing_token = fencing_token + 1, finished_at = now(),
-                   lease_owner = '', lease_expires_at = NULL, enqueued_at = NULL
-             WHERE job_id = %s AND status IN ('blocked', 'ready', 'enqueued', 'running', 'paused')
-            RETURNING id, fencing_token - 1 AS old_token
-            """,
-            [job.id],
-        )
+        running = transitions.cancel_job_steps(job.id)
         sql.execute(
             """
             UPDATE orchestration_stepattempt a SET outcome = 'cancelled', finished_at = now()
@@ -304,13 +301,7 @@ def job_cancel(job: Job, *, by: Actor = None) -> Job:
             [[r["id"] for r in running], [r["old_token"] for r in running]],
         )
         _set_job_status(
-            job,
-            "cancel",
-            JobStatus.CANCELLED,
-            "cancelled",
-            by,
-            extra_updates=f", finished_at = now(), cancelled_steps = cancelled_steps + {len(running)}",
-            data={"steps_cancelled": len(running)},
+            job, "cancel", "cancelled", by, cancelled_steps=len(running), data={"steps_cancelled": len(running)}
         )
         transaction.on_commit(lambda: signals.stop_set("job", job.id, "cancel"))
     job.refresh_from_db()
@@ -334,24 +325,9 @@ def _retry_steps(job: Job, step_ids: list[int], by: Actor) -> list[Step]:
     job.refresh_from_db(fields=["status"])
     states.check("retry", job.status)
     with transaction.atomic():
-        rows = sql.fetchall(
-            """
-            UPDATE orchestration_step s
-               SET status = CASE WHEN j.status = 'paused' THEN 'paused' ELSE 'ready' END,
-                   attempts = 0, error = NULL, next_attempt_at = now(), finished_at = NULL, wait_reason = ''
-              FROM orchestration_job j
-             WHERE s.id = ANY(%s) AND s.job_id = %s AND j.id = s.job_id AND s.status = 'failed'
-            RETURNING s.id, s.job_id, s.tenant_id, s.key, s.agent, s.status
-            """,
-            [step_ids, job.id],
-        )
+        rows = transitions.retry_steps(job.id, step_ids)
         if len(rows) != len(step_ids):
             raise states.IllegalTransition("retry", "not failed")
-        reopen = (
-            ", status = 'running', finished_at = NULL, status_reason = 'retrying failed steps'"
-            if job.status == JobStatus.FAILED
-            else ""
-        )
         emit(
             job.id,
             [
@@ -368,12 +344,16 @@ def _retry_steps(job: Job, step_ids: list[int], by: Actor) -> list[Step]:
                 )
                 for r in rows
             ],
-            job_updates=f"failed_steps = failed_steps - {len(rows)}, last_progress_at = now(){reopen}",
+            job_updates="failed_steps = failed_steps - %(retried)s, last_progress_at = now()",
+            params={"retried": len(rows)},
         )
-        if reopen:
-            emit(
-                job.id, [NewEvent("job.status", {"status": "running", "reason": "retrying failed steps", **_actor(by)})]
-            )
+        if job.status == JobStatus.FAILED:
+            reopened = transitions.reopen_job(job.id)
+            if reopened is not None:
+                record(
+                    reopened,
+                    [NewEvent("job.status", {"status": "running", "reason": "retrying failed steps", **_actor(by)})],
+                )
         signals.trigger_dispatch({r["agent"] for r in rows})
     return list(Step.objects.filter(id__in=step_ids))
 
@@ -487,28 +467,8 @@ def job_extend(job: Job, steps: list[StepSpec], *, by: Actor = None) -> list[Ste
         def unmet(key: str) -> bool:
             return key in new_keys or deps[key]["status"] != StepStatus.SUCCEEDED
 
-        now = sql.db_now()
         ready = StepStatus.PAUSED if job.status == JobStatus.PAUSED else StepStatus.READY
-        rows = []
-        for spec in ordered:
-            waiting = {d for d in spec.depends_on if unmet(d)}
-            rows.append(
-                Step(
-                    job=job,
-                    tenant_id=job.tenant_id,
-                    key=spec.key,
-                    agent=spec.agent,
-                    input=spec.input,
-                    depends_on=sorted(set(spec.depends_on)),
-                    pending_deps=len(waiting),
-                    priority=spec.priority or job.priority or registry.get(spec.agent).default_priority,
-                    status=StepStatus.BLOCKED if waiting else ready,
-                    next_attempt_at=None if waiting else now,
-                    sender_account_id=spec.sender_account_id,
-                    lane=spec.sender_account_id or 0,
-                    max_attempts=spec.max_attempts or _default_attempts(),
-                )
-            )
+        rows = _step_rows(job, ordered, priority=job.priority, unmet=unmet, ready=ready)
         Step.objects.bulk_create(rows, batch_size=BULK_BATCH)
         ids = {k: r["id"] for k, r in deps.items()} | {r.key: r.id for r in rows}
         edges = [(ids[d], r.id) for r in rows for d in set(r.depends_on) if unmet(d)]
@@ -535,7 +495,8 @@ def job_extend(job: Job, steps: list[StepSpec], *, by: Actor = None) -> list[Ste
                     },
                 )
             ],
-            job_updates=f"total_steps = total_steps + {len(rows)}",
+            job_updates="total_steps = total_steps + %(added)s",
+            params={"added": len(rows)},
         )
         signals.trigger_dispatch({r.agent for r in rows if r.status == StepStatus.READY})
     return rows

@@ -73,7 +73,7 @@ class CampaignForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Leads are shared round-robin between these accounts. None: the job only writes copy.",
     )
-    priority = forms.TypedChoiceField(choices=PRIORITIES, coerce=int, initial=5, widget=forms.RadioSelect)
+    priority = forms.TypedChoiceField(choices=PRIORITIES, coerce=int, initial=Priority.NORMAL, widget=forms.RadioSelect)
     timezone = forms.ChoiceField(choices=timezone_choices, initial="UTC", label="Time zone")
     schedule_start = forms.TimeField(
         required=False, label="Sends from", widget=TimeInput(), help_text="In the campaign's time zone."
@@ -161,7 +161,7 @@ class LeadImportForm(forms.Form):
 
 
 class StartJobForm(forms.Form):
-    priority = forms.TypedChoiceField(choices=PRIORITIES, coerce=int, initial=5)
+    priority = forms.TypedChoiceField(choices=PRIORITIES, coerce=int, initial=Priority.NORMAL)
 
 
 # ---------------------------------------------------------------------------
