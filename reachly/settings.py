@@ -498,7 +498,6 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "reachly.api.live.sse_schema",
     ],
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "reachly.orchestration.models.JobStatus",

@@ -3,12 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from reachly.live import views as live_views
-
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # The SSE fallback of the live updates (async; DRF does not stream).
-    path("api/v1/jobs/<int:pk>/stream", live_views.job_stream, name="job-stream"),
     # REST API (reachly.api): the contract, its OpenAPI schema and docs.
     path("api/v1/", include("reachly.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

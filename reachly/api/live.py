@@ -1,24 +1,28 @@
 """Live updates from the API's side.
 
-POST /live/ticket   a 60-second ticket for /ws/events/ (the WebSocket), so
-                    an API client never puts its token in a URL.
-
-The Server-Sent Events fallback, GET /jobs/{id}/stream, is an async Django
-view (reachly/live/views.py: DRF does not stream); it is documented in the
-schema by `sse_schema` below.
+POST /live/ticket      a 60-second ticket for /ws/events/ (the WebSocket), so
+                       an API client never puts its token in a URL.
+GET /jobs/{id}/stream  the Server-Sent Events fallback: this DRF view is its
+                       door (the API's authentication, throttle, tenancy rule
+                       and error body); reachly/live/sse.py streams.
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import MethodNotAllowed, NotFound, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reachly.api.base import acting_user
+from reachly.api.errors import body as error_body
 from reachly.api.permissions import TenantReader
 from reachly.api.tenancy import acting_tenant
-from reachly.live import tickets
+from reachly.live import connections, selectors, sse, tickets
+from reachly.tenants.models import ApiToken
 
 
 class TicketOutput(serializers.Serializer):
@@ -45,6 +49,15 @@ class LiveTicket(APIView):
         return Response(TicketOutput(body).data, status=status.HTTP_201_CREATED)
 
 
+class JSONErrors(BaseContentNegotiation):
+    """Errors of the stream are JSON whatever the client accepts: EventSource
+    sends `Accept: text/event-stream`, which no renderer matches (DRF would
+    answer 406 instead of the real error). Success is the stream itself."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 SSE_EVENT_SCHEMA = {
     "type": "object",
     "description": "One Server-Sent Event: `id` is the job event's sequence number, `event` its type, "
@@ -58,30 +71,56 @@ SSE_EVENT_SCHEMA = {
 }
 
 
-def sse_schema(result, generator, request, public):
-    """drf-spectacular postprocessing hook: add the SSE stream's path."""
-    result.setdefault("paths", {})["/api/v1/jobs/{id}/stream"] = {
-        "get": {
-            "operationId": "jobs_stream",
-            "tags": ["live"],
-            "summary": "A job's events as Server-Sent Events (for clients without WebSocket)",
-            "description": "Replays the job's events after `after_seq` (or the `Last-Event-ID` header), then "
-            "streams live ones, each once, in sequence order; ends after the job's final status, or after "
-            "REACHLY_SSE_MAX_SECONDS (EventSource then reconnects with Last-Event-ID and misses nothing).",
-            "parameters": [
-                {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                {"name": "after_seq", "in": "query", "required": False, "schema": {"type": "integer"}},
-            ],
-            "security": [{"tokenAuth": []}, {"cookieAuth": []}],
-            "responses": {
-                "200": {
-                    "description": "An event stream.",
-                    # OpenAPI 3.0/3.1: `schema` describes one event of the stream.
-                    "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
-                },
-                "401": {"description": "No token, or an invalid or revoked one."},
-                "404": {"description": "Not found (or another tenant's)."},
-            },
-        }
-    }
-    return result
+class JobStream(APIView):
+    """GET /api/v1/jobs/{id}/stream: the API's authentication, throttle,
+    tenancy rule and error body, then reachly.live.sse streams."""
+
+    # Besides 401/403/404/429, which every operation documents (api/schema.py).
+    error_statuses = ("400",)
+
+    permission_classes = [TenantReader]  # a read: viewers may follow a job
+    content_negotiation_class = JSONErrors
+    http_method_names = ["get", "head"]
+
+    def initial(self, request, *args, **kwargs):
+        # Another method is a 405 for anyone, before authentication (not a
+        # 401 or a CSRF 403 that would hide that the method is wrong).
+        if request.method.lower() not in self.http_method_names:
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="jobs_stream",
+        tags=["live"],
+        summary="A job's events as Server-Sent Events (for clients without WebSocket)",
+        description="Replays the job's events after `after_seq` (or the `Last-Event-ID` header), then "
+        "streams live ones, each once, in sequence order; ends after the job's final status, or after "
+        "REACHLY_SSE_MAX_SECONDS (EventSource then reconnects with Last-Event-ID and misses nothing). "
+        "A 429 is the API's request rate or the cap on open live connections.",
+        parameters=[OpenApiParameter("after_seq", int, OpenApiParameter.QUERY, required=False)],
+        responses={
+            # `schema` describes one event of the stream (OpenAPI 3.0/3.1).
+            (200, "text/event-stream"): OpenApiResponse(SSE_EVENT_SCHEMA, description="An event stream."),
+        },
+    )
+    def get(self, request, pk: str):
+        tenant = acting_tenant(request)
+        job = selectors.job_of_tenant(int(pk), tenant.pk)
+        if job is None:
+            raise NotFound("no such job")
+        try:
+            after = int(request.query_params.get("after_seq") or request.headers.get("Last-Event-ID") or 0)
+        except ValueError:
+            raise ValidationError({"after_seq": ["must be an integer"]}) from None
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        principal = f"token:{token.pk}" if token is not None else f"user:{request.user.pk}"
+        lease = connections.open_lease(tenant_id=job.tenant_id, principal=principal)
+        if not lease.allowed:
+            # The connection cap, not the request rate: its own message.
+            wait = max(1, int(lease.retry_after))
+            refusal = error_body("throttled", connections.refusal_message(lease), {"retry_after": wait})
+            return Response(refusal, status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)})
+        response = StreamingHttpResponse(sse.job_events(job, after, lease), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+        return response

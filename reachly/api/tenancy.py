@@ -1,72 +1,71 @@
-"""The tenant of a request, decided in one place.
+"""The tenant of an API request: the DRF door of the one tenancy rule
+(reachly.tenants.tenancy, which states it).
 
-* token: the token's tenant;
-* session: the user's membership — the tenant chosen in the session
-  (`SESSION_KEY`, set by the web UI) or by the `X-Reachly-Tenant: <slug>`
-  header, else the user's only tenant.
+What this door passes to the rule: the token's tenant (a token is bound to
+it), the `X-Reachly-Tenant: <slug>` header as the explicit choice, and the
+session (the tenant chosen in the web UI). A refusal is a 403 in the API's
+error body, its message the rule's.
 """
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 
-from reachly.api.authentication import TokenUser
-from reachly.tenants.models import Membership, Tenant
-from reachly.tenants.tenancy import SESSION_KEY
+from reachly.tenants import tenancy as rule
+from reachly.tenants.models import ApiToken, Membership, Tenant
 
-HEADER = "HTTP_X_REACHLY_TENANT"
-NO_TENANT = "this account is not a member of any tenant"
+NO_TENANT = rule.NO_TENANT
 _UNSET = object()
 
 
-def membership_of(request: Request) -> Membership | None:
-    """The signed-in user's membership for this request (None for tokens)."""
-    cached = getattr(request, "_reachly_membership", _UNSET)
+def tenancy_of(request: Request) -> rule.Tenancy | None:
+    """The request's `Tenancy` (cached on the request), or None for an
+    anonymous one. Raises PermissionDenied (403) with the rule's message
+    when the rule refuses (no membership, a choice of a tenant the caller is
+    not a member of)."""
+    cached: Any = getattr(request, "_reachly_tenancy", _UNSET)
     if cached is not _UNSET:
-        return cast("Membership | None", cached)
-    membership = None
-    user = request.user
-    if user.is_authenticated and not isinstance(user, TokenUser):
-        memberships = Membership.objects.filter(user=user).select_related("tenant", "tenant__plan")
-        slug = request.META.get(HEADER)
-        chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-        if slug:
-            membership = memberships.filter(tenant__slug=slug).first()
-            if membership is None:
-                raise PermissionDenied(f"you are not a member of tenant {slug!r}")
-        elif chosen:
-            membership = memberships.filter(tenant_id=chosen).first()
-        if membership is None and not slug:
-            found = list(memberships[:2])
-            if len(found) > 1:
-                raise PermissionDenied("you belong to several tenants: choose one with the X-Reachly-Tenant header")
-            membership = found[0] if found else None
-    request._reachly_membership = membership  # type: ignore[attr-defined]  # a per-request cache
-    return membership
+        if isinstance(cached, rule.TenancyError):
+            raise PermissionDenied(str(cached))
+        return cast("rule.Tenancy | None", cached)
+    result: rule.Tenancy | rule.TenancyError | None = None
+    if request.user and request.user.is_authenticated:
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        try:
+            result = rule.resolve(
+                request.user,
+                bound=token.tenant if token is not None else None,
+                choice=request.headers.get(rule.HEADER),
+                session=getattr(request, "session", None),
+            )
+        except rule.TenancyError as exc:
+            result = exc
+    request._reachly_tenancy = result  # type: ignore[attr-defined]  # a per-request cache
+    if isinstance(result, rule.TenancyError):
+        raise PermissionDenied(str(result))
+    return result
+
+
+def membership_of(request: Request) -> Membership | None:
+    """The signed-in user's membership for this request (None for tokens
+    and anonymous requests). Raises PermissionDenied as `tenancy_of`."""
+    found = tenancy_of(request)
+    return found.membership if found else None
 
 
 def tenant_of(request: Request) -> Tenant | None:
-    """The tenant this request acts for, or None (anonymous, staff without one)."""
-    cached = getattr(request, "_reachly_tenant", _UNSET)
-    if cached is not _UNSET:
-        return cast("Tenant | None", cached)
-    tenant: Tenant | None
-    user: object = request.user  # DRF's stub omits TokenUser (reachly.api.authentication)
-    if isinstance(user, TokenUser):
-        tenant = user.token.tenant
-    else:
-        membership = membership_of(request)
-        tenant = membership.tenant if membership else None
-    request._reachly_tenant = tenant  # type: ignore[attr-defined]  # a per-request cache
-    return tenant
+    """The tenant this request acts for; None for an anonymous request.
+    Raises PermissionDenied as `tenancy_of`."""
+    found = tenancy_of(request)
+    return found.tenant if found else None
 
 
 def acting_tenant(request: Request) -> Tenant:
-    """The tenant of a request that passed `TenantMember` (which refuses
-    one without a tenant): for views that create in it."""
+    """The tenant of a request that passed `TenantMember`: for views that
+    create in it. Raises PermissionDenied (403) when there is none."""
     tenant = tenant_of(request)
     if tenant is None:
         raise PermissionDenied(NO_TENANT)

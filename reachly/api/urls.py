@@ -38,6 +38,7 @@ urlpatterns = [
     ],
     re_path(rf"^jobs/{ID}/steps/$", jobs.JobSteps.as_view(), name="job-steps"),
     re_path(rf"^jobs/{ID}/events/$", jobs.JobEvents.as_view(), name="job-events"),
+    re_path(rf"^jobs/{ID}/stream$", live.JobStream.as_view(), name="job-stream"),
     re_path(r"^usage/$", usage.UsageView.as_view(), name="usage"),
     re_path(r"^monitoring/capacity$", usage.CapacityView.as_view(), name="capacity"),
     re_path(r"^live/ticket$", live.LiveTicket.as_view(), name="live-ticket"),

@@ -4,14 +4,21 @@ Authentication: the session cookie (the web UI) or `?ticket=` — a signed,
 60-second ticket from POST /api/v1/live/ticket (API clients; never the API
 token in a URL). Unauthenticated connections are closed with 4401.
 
+A socket acts for one tenant, by the one tenancy rule
+(reachly.tenants.tenancy): a ticket's tenant (it is issued for one), else
+the signed-in user's — `?tenant=<slug>` if given (it must name one of the
+user's tenants), else the tenant chosen in the web UI (the session), else
+their first by name. Staff get no other tenant. A refusal is an error frame
+with the rule's message, then close code 4403.
+
 Client messages (JSON):
 
     {"action": "subscribe", "tenant": 7}
     {"action": "subscribe", "job": 42, "after_seq": 118}
     {"action": "unsubscribe", "job": 42}
 
-Subscribing to anything outside the client's tenants closes the socket with
-4403. A job subscription first replays, from PostgreSQL, every event after
+Subscribing to anything outside the socket's tenant closes it with 4403. A
+job subscription first replays, from PostgreSQL, every event after
 `after_seq`, then sends live ones; a job's sequence numbers have no gaps, so
 a live event that skips numbers (a message lost in pub/sub, or published
 just before our subscription took effect) is preceded by the missing ones
@@ -33,6 +40,8 @@ from channels.layers import get_channel_layer
 
 from reachly.core import jsonsafe
 from reachly.live import connections, groups, selectors, tickets
+from reachly.orchestration import limiter
+from reachly.tenants.tenancy import QUERY, TenancyError
 
 GAP_WAIT_SECONDS = 0.1
 CLOSE_UNAUTHENTICATED = 4401
@@ -45,8 +54,12 @@ CLOSE_TOO_MANY = 4429
 
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
+    lease: limiter.Decision  # this socket's connection slots, once accepted
+
     async def connect(self) -> None:
-        self.tenants: set[int] = await self._allowed_tenants()
+        # The socket's one tenant (None: refused, `refusal` says how).
+        self.tenant_id: int | None = None
+        refusal = await self._resolve_tenant()
         self.job_seq: dict[int, int] = {}  # subscribed jobs -> last seq sent
         self.held: dict[int, dict[int, dict]] = {}  # events that arrived ahead of their turn
         self.gap_timers: dict[int, asyncio.TimerHandle] = {}
@@ -55,10 +68,15 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         # Accept first, then close: a close before the handshake is an HTTP
         # 403, and the documented 4401 would never reach the client.
         await self.accept()
-        if not self.tenants:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        if refusal is not None:
+            message, code = refusal
+            if message:
+                await self._bad_frame(message, code)
+            else:
+                await self.close(code=code)
             return
-        lease = await sync_to_async(connections.open_lease)(tenant_id=min(self.tenants), principal=self.principal)
+        assert self.tenant_id is not None  # set whenever there is no refusal
+        lease = await sync_to_async(connections.open_lease)(tenant_id=self.tenant_id, principal=self.principal)
         if not lease.allowed:
             await self._bad_frame(connections.refusal_message(lease), CLOSE_TOO_MANY)
             return
@@ -73,25 +91,30 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await asyncio.sleep(connections.RENEW_SECONDS)
             if not await sync_to_async(connections.renew)(self.lease):
                 # The slots lapsed (Redis flushed?): take them again or close.
-                lease = await sync_to_async(connections.open_lease)(
-                    tenant_id=min(self.tenants), principal=self.principal
-                )
+                assert self.tenant_id is not None  # the lease exists only for an accepted tenant
+                lease = await sync_to_async(connections.open_lease)(tenant_id=self.tenant_id, principal=self.principal)
                 if not lease.allowed:
                     await self._bad_frame(connections.refusal_message(lease), CLOSE_TOO_MANY)
                     return
                 self.lease = lease
 
-    async def _allowed_tenants(self) -> set[int]:
+    async def _resolve_tenant(self) -> tuple[str, int] | None:
+        """Set `tenant_id`, `token_id` and `principal` for this socket, or
+        say why it may not open: ("", 4401) unauthenticated (no message, as
+        documented), (the rule's message, 4403) refused by the tenancy rule."""
         self.token_id: int | None = None
         # Whose connection this is, for the per-principal cap: the token, else
         # the user, else (a ticket issued to neither) the ticket itself.
         self.principal = ""
         # parse_qs decodes percent-escapes (URLSearchParams writes ':' as %3A).
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        choice = query.get(QUERY, [""])[0] or None
+        user = self.scope.get("user")
+        ticket_tenant_id: int | None = None
         if "ticket" in query:
             claims = await database_sync_to_async(tickets.redeem)(query["ticket"][0])
             if not claims:
-                return set()
+                return "", CLOSE_UNAUTHENTICATED
             self.token_id = claims.get("k")
             if self.token_id is not None:
                 self.principal = f"token:{self.token_id}"
@@ -99,12 +122,19 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 self.principal = f"user:{claims['u']}"
             else:
                 self.principal = f"ticket:{claims.get('n')}"
-            return {claims["t"]}
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            return set()
-        self.principal = f"user:{user.pk}"
-        return await database_sync_to_async(selectors.tenant_ids_for_user)(user)
+            ticket_tenant_id = claims["t"]
+        elif user is None or not user.is_authenticated:
+            return "", CLOSE_UNAUTHENTICATED
+        else:
+            self.principal = f"user:{user.pk}"
+        try:
+            found = await database_sync_to_async(selectors.tenancy_of_connection)(
+                user, ticket_tenant_id=ticket_tenant_id, choice=choice, session=self.scope.get("session")
+            )
+        except TenancyError as exc:
+            return str(exc), CLOSE_FORBIDDEN
+        self.tenant_id = found.tenant.pk
+        return None
 
     async def disconnect(self, code: int) -> None:
         renewer = getattr(self, "renewer", None)
@@ -179,7 +209,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self._subscribe_tenant(tenant_id)
 
     async def _subscribe_job(self, job_id: int, after_seq: int) -> None:
-        job = await database_sync_to_async(selectors.job_for_tenants)(job_id, self.tenants)
+        if self.tenant_id is None:  # a refused socket, closing: it may still get a frame
+            return
+        job = await database_sync_to_async(selectors.job_of_tenant)(job_id, self.tenant_id)
         if job is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -229,7 +261,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self._flush(job_id)
 
     async def _subscribe_tenant(self, tenant_id: int) -> None:
-        if tenant_id not in self.tenants:
+        if self.tenant_id is None:  # a refused socket, closing: it may still get a frame
+            return
+        if tenant_id != self.tenant_id:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(groups.tenant(tenant_id), self.channel_name)

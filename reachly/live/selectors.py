@@ -1,10 +1,13 @@
-"""Reads for live clients: event replay and access checks."""
+"""Reads for live clients: event replay and access checks (the tenancy
+rule itself is reachly.tenants.tenancy)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from reachly.orchestration.models import Event, Job
+from reachly.tenants.models import Tenant
+from reachly.tenants.tenancy import NO_TENANT, NoTenant, Tenancy, resolve
 
 REPLAY_LIMIT = 10_000
 
@@ -31,18 +34,24 @@ def wire(event: Event) -> dict[str, Any]:
     }
 
 
-def job_for_tenants(job_id: int, tenant_ids: set[int]) -> Job | None:
-    return Job.objects.filter(pk=job_id, tenant_id__in=tenant_ids).first()
+def job_of_tenant(job_id: int, tenant_id: int) -> Job | None:
+    """Job `job_id` if it belongs to tenant `tenant_id`, else None (another
+    tenant's job and a missing one look the same)."""
+    return Job.objects.filter(pk=job_id, tenant_id=tenant_id).first()
 
 
-def tenant_ids_for_user(user) -> set[int]:
-    from reachly.tenants.models import Tenant
-
-    if not user.is_authenticated:
-        return set()
-    if user.is_staff:
-        return set(Tenant.objects.values_list("id", flat=True))
-    return set(user.memberships.values_list("tenant_id", flat=True))
+def tenancy_of_connection(user: Any, *, ticket_tenant_id: int | None, choice: str | None, session: Any) -> Tenancy:
+    """The tenancy rule (reachly.tenants.tenancy) for a live connection:
+    bound to the ticket's tenant if it came with one (`ticket_tenant_id`),
+    else the signed-in `user`'s, with `choice` (the `?tenant=` slug) and the
+    session's remembered tenant. Raises the rule's TenancyError (NoTenant
+    also for a ticket whose tenant has been deleted since)."""
+    if ticket_tenant_id is not None:
+        bound = Tenant.objects.filter(pk=ticket_tenant_id).first()
+        if bound is None:
+            raise NoTenant(NO_TENANT)
+        return resolve(bound=bound, choice=choice)
+    return resolve(user, choice=choice, session=session)
 
 
 def active_jobs(tenant_id: int) -> list[dict[str, Any]]:

@@ -1,10 +1,13 @@
 """The current tenant of a web page, and who may change what in it.
 
-A signed-in user acts for one tenant at a time: the one chosen with the
-tenant switcher (kept in the session under the key the REST API reads too,
-so the UI's own API calls act for the same tenant), else their first.
-Every page is scoped to it: another tenant's object answers 404.
-Viewers read; they cannot change anything (403).
+The web door of the one tenancy rule (reachly.tenants.tenancy, which states
+it): a signed-in user acts for the tenant chosen with the tenant switcher
+(kept in the session under the key every door reads, so the UI's own API
+calls and its live socket act for the same tenant), else their first by
+name. The page remembers the tenant it resolved in the session, so the
+choice stays put when a membership is added later. Every page is scoped to
+it: another tenant's object answers 404. Viewers read; they cannot change
+anything (403).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from reachly.tenants import tenancy as rule
 from reachly.tenants.models import Membership, Tenant
 from reachly.tenants.tenancy import SESSION_KEY
 
@@ -41,22 +45,16 @@ class TenantRequest(HttpRequest):
 View = Callable[..., HttpResponse]
 
 
-def memberships_of(user: User) -> list[Membership]:
-    return list(
-        Membership.objects.filter(user=user).select_related("tenant", "tenant__plan").order_by("tenant__name", "id")
-    )
-
-
 def choose(request: HttpRequest, tenant_id: int) -> Tenant | None:
-    """Make `tenant_id` the session's tenant, if the user is a member."""
-    user = request.user
-    if not user.is_authenticated:  # callers are behind login_required
+    """Make `tenant_id` the session's tenant (the switcher). Returns the
+    Tenant, or None — and the session is unchanged — if the user is not a
+    member of it (or not signed in)."""
+    if not request.user.is_authenticated:  # callers are behind login_required
         return None
-    membership = Membership.objects.filter(user=user, tenant_id=tenant_id).select_related("tenant").first()
-    if membership is None:
+    try:
+        return rule.remember(request.session, request.user, tenant_id)
+    except rule.NotAMember:
         return None
-    request.session[SESSION_KEY] = membership.tenant_id
-    return membership.tenant
 
 
 def forbidden(request: HttpRequest) -> HttpResponse:
@@ -83,18 +81,21 @@ def tenant_page(view: View | None = None, *, write: bool = False) -> View | Call
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            memberships = memberships_of(user)
-            if not memberships:
+            try:
+                # No explicit choice at this door: pages are plain links; the
+                # switcher (POST /tenant/) is how a user chooses.
+                found = rule.resolve(user, session=request.session)
+            except rule.NoTenant:
                 return render(request, "web/no_tenant.html", status=403)
-            chosen = request.session.get(SESSION_KEY)
-            current = next((m for m in memberships if m.tenant_id == chosen), memberships[0])
-            if chosen != current.tenant_id:
+            current = found.membership
+            assert current is not None  # a user's tenancy always has a membership
+            if request.session.get(SESSION_KEY) != current.tenant_id:
                 request.session[SESSION_KEY] = current.tenant_id
             # From here on the request is a TenantRequest: its attributes are set now.
             member_request = cast(TenantRequest, request)
             member_request.tenant = current.tenant
             member_request.membership = current
-            member_request.memberships = memberships
+            member_request.memberships = list(found.memberships)
             first = request.path.strip("/").split("/")[0]
             member_request.section_root = f"/{first}/" if first in SECTIONS else "/"
             if write and not current.can_write:

@@ -85,15 +85,36 @@ def test_a_user_without_a_tenant_is_refused(plans):
     assert error(response)["code"] == "permission_denied"
 
 
-def test_a_member_of_two_tenants_chooses_one_with_a_header(alice, charlie):
+def test_a_member_of_two_tenants_chooses_one_with_a_header_else_acts_for_the_first_by_name(alice, charlie):
+    from reachly.campaigns.services import campaign_create
+
+    campaign_create(tenant=alice.tenant, name="Alice's")
+    campaign_create(tenant=charlie.tenant, name="Charlie's")
     user = make_user("consultant")
     membership_add(tenant=alice.tenant, user=user)
     membership_add(tenant=charlie.tenant, user=user)
     client = APIClient()
     client.force_login(user)
-    assert client.get("/api/v1/usage/").status_code == 403
-    assert client.get("/api/v1/usage/", HTTP_X_REACHLY_TENANT="charlie-co").status_code == 200
-    assert client.get("/api/v1/usage/", HTTP_X_REACHLY_TENANT="someone-else").status_code == 403
+
+    def names(**headers):
+        response = client.get("/api/v1/campaigns/", **headers)
+        assert response.status_code == 200, response.content
+        return [c["name"] for c in response.json()["results"]]
+
+    # The one tenancy rule (reachly.tenants.tenancy): no choice is the first
+    # tenant by name, as in the web UI (this was a 403 before issue 10).
+    assert names() == ["Alice's"]
+    assert names(HTTP_X_REACHLY_TENANT="charlie-co") == ["Charlie's"]
+    refused = client.get("/api/v1/usage/", HTTP_X_REACHLY_TENANT="someone-else")
+    assert refused.status_code == 403
+    assert error(refused)["message"] == "you are not a member of tenant 'someone-else'"
+
+
+def test_a_token_is_bound_to_its_tenant_and_refuses_a_header_naming_another(alice, charlie):
+    assert alice.client.get("/api/v1/usage/", HTTP_X_REACHLY_TENANT="alice-co").status_code == 200
+    refused = alice.client.get("/api/v1/usage/", HTTP_X_REACHLY_TENANT="charlie-co")
+    assert refused.status_code == 403
+    assert "acts for tenant 'alice-co' only" in error(refused)["message"]
 
 
 def test_throttling_is_per_token_with_the_error_body_and_retry_after(alice, charlie):

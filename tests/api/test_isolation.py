@@ -32,6 +32,7 @@ TARGET = {
     "job-cancel": "job",
     "job-steps": "job",
     "job-events": "job",
+    "job-stream": "job",
     "webhook-detail": "webhook",
     "api-token-detail": "token",
 }

@@ -98,7 +98,9 @@ async def test_the_sse_stream_is_tenant_scoped_and_authenticated():
     assert response.status_code == 404
     response, _ = await _stream("rly_nope_nope", f"/api/v1/jobs/{job.id}/stream")
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "not_authenticated"
+    # The API's own authentication answers (issue 10): its code for a bad token.
+    assert response.json()["error"]["code"] == "authentication_failed"
+    assert response.headers["WWW-Authenticate"] == "Token"
 
 
 async def test_an_sse_stream_of_a_running_job_ends_after_its_maximum_and_tells_the_client_to_reconnect(settings):
