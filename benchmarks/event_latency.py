@@ -94,7 +94,7 @@ def main() -> None:
     with Bench("events") as bench:
         bench.procs.worker("control", beat=True, concurrency=2)
         bench.procs.worker("agent.test", concurrency=2)
-        port = __import__("reachly.core.processes", fromlist=["free_port"]).free_port()
+        port = __import__("devtools.processes", fromlist=["free_port"]).free_port()
         bench.procs.spawn(
             "web",
             [sys.executable, "-m", "uvicorn", "reachly.asgi:application", "--port", str(port), "--log-level",

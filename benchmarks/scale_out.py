@@ -93,7 +93,7 @@ def other_processes_memory(bench: Bench, agents, tenant) -> dict[str, float]:
     uvicorn process after serving a few pages."""
     import urllib.request
 
-    from reachly.core.processes import free_port
+    from devtools.processes import free_port
 
     for worker in agents:
         worker.stop()

@@ -56,7 +56,7 @@ POLLER = """([url, every]) => {
 
 
 def serve(bench: Bench) -> str:
-    from reachly.core.processes import free_port
+    from devtools.processes import free_port
 
     port = free_port()
     bench.procs.spawn(

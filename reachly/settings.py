@@ -7,6 +7,7 @@ See docs/operations.md for the full list.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -69,6 +70,11 @@ INSTALLED_APPS = [
     "reachly.llm",
     "reachly.webhooks",
 ]
+# The demo's management commands (`manage.py demo`, `seed_demo`) live in the
+# dev tooling (devtools/), which a checkout has and the image does not
+# (.dockerignore): install the app only where it is present.
+if importlib.util.find_spec("devtools") is not None:
+    INSTALLED_APPS.append("devtools.demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -356,7 +362,7 @@ from reachly.observability import sentry as _ops_sentry  # noqa: E402
 INSTALLED_APPS += ["django_structlog", "django_prometheus"]
 MIDDLEWARE = [
     # Probes answer first: no ALLOWED_HOSTS check, no redirect, not counted.
-    "reachly.ops.health.HealthCheckMiddleware",
+    "reachly.observability.health.HealthCheckMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     *MIDDLEWARE,
     # After authentication (binds user_id); request_id/trace_id on every line.
