@@ -8,7 +8,6 @@ See docs/operations.md for the full list.
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import environ
@@ -16,14 +15,20 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# Secrets: `NAME`, or the contents of the file named by `NAME_FILE` (the
+# Kubernetes and Compose way of mounting them), which wins when both are set.
+# django-environ's FileAwareEnv does the lookup; only the secrets use it, so
+# no other variable is ever read from a file by accident.
+secret_env = environ.FileAwareEnv()
 
 
 def env_secret(name: str, default: str = "") -> str:
-    """Read `NAME`, or the contents of the file named by `NAME_FILE`."""
-    path = os.environ.get(f"{name}_FILE")
-    if path:
-        return Path(path).read_text().strip()
-    return env.str(name, default=default)
+    """`NAME`'s value, or `NAME_FILE`'s file contents, stripped: a mounted
+    secret file usually ends with a newline that is not part of the secret.
+
+    Raises FileNotFoundError when `NAME_FILE` names a file that is missing
+    (a broken mount must not fall back to a default)."""
+    return str(secret_env.str(name, default=default)).strip()
 
 
 # ---------------------------------------------------------------------------
