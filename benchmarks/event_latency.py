@@ -22,7 +22,8 @@ import time
 import urllib.request
 from datetime import datetime
 
-from harness import Bench, summary, wait_for
+from harness import Bench, percentile, summary, wait_for
+from report import result
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "1000"))
 JOBS = 10
@@ -127,6 +128,14 @@ def main() -> None:
         print(f"  {CLIENTS} clients   {summary(many)}")
         print(f"  1 client       {summary(single)}")
         print(f"  deliveries: {len(many)} in {SECONDS:.0f}s ({len(many) / SECONDS:.0f}/s); target p99 < 250 ms")
+        p99 = percentile(many, 99)
+        result(
+            f"event latency, {CLIENTS:,} WebSocket clients",
+            summary(many),
+            f"1 client: {summary(single)}",
+            "p99 < 250 ms",
+            "yes" if p99 < 0.25 else f"no: p99 {p99 * 1000:.0f} ms",
+        )
 
 
 def _up(url: str) -> bool:
