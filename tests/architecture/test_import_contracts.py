@@ -26,7 +26,7 @@ def test_the_tree_keeps_every_contract():
 
 
 def test_a_layer_crossed_on_purpose_fails_and_is_named(tmp_path):
-    for name in ("reachly", "agents", "tasks"):
+    for name in ("reachly", "agents", "tasks", "devtools"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     # The bottom layer reaching for a door, and the control plane for ops.
@@ -34,9 +34,13 @@ def test_a_layer_crossed_on_purpose_fails_and_is_named(tmp_path):
         f.write("\nfrom reachly.web import views  # noqa\n")
     with (tmp_path / "reachly" / "orchestration" / "lifecycle.py").open("a") as f:
         f.write("\nfrom reachly.webhooks import services  # noqa\n")
+    # The runtime reaching for the dev tooling, which the image does not ship.
+    with (tmp_path / "reachly" / "ops" / "selectors.py").open("a") as f:
+        f.write("\nfrom devtools import processes  # noqa\n")
 
     result = _lint(tmp_path)
     assert result.returncode != 0
     assert "reachly.core is not allowed to import reachly.web" in result.stdout
     assert "reachly.orchestration.lifecycle -> reachly.webhooks.services" in result.stdout
-    assert "2 broken" in result.stdout
+    assert "reachly.ops.selectors -> devtools.processes" in result.stdout
+    assert "3 broken" in result.stdout
