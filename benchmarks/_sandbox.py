@@ -9,7 +9,7 @@ import urllib.request
 
 from harness import Bench, wait_for
 
-from reachly.core.processes import free_port
+from devtools.processes import free_port
 
 PASSWORD = "bench-pass"
 # Room for every action of a run: the benchmarks measure speed, not caps.

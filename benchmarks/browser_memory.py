@@ -30,6 +30,7 @@ import time
 import psutil
 from _sandbox import PASSWORD, invite_steps, run_job, serve, world
 from harness import Bench
+from report import result
 
 N = int(os.environ.get("BENCH_ACCOUNTS", "10"))
 SETTLE_SECONDS = 3.0
@@ -124,6 +125,13 @@ def main() -> None:
         )
         print(f"  baseline: {N} separate Chromium processes    RSS {mb(bn[0])}   PSS {mb(bn[1])}   ({bn[2]} processes)")
         print(f"  ratio reachly / baseline                     RSS {rn[0] / bn[0]:7.2f}      PSS {rn[1] / bn[1]:7.2f}")
+        result(
+            f"browser memory, {N} accounts",
+            f"PSS {rn[1] / MB:,.0f} MB (1 Chromium)",
+            f"{N} Chromiums: PSS {bn[1] / MB:,.0f} MB",
+            "less",
+            ("yes" if rn[1] < bn[1] else "no") + f": {rn[1] / bn[1]:.2f} (RSS {rn[0] / bn[0]:.2f})",
+        )
         if N > 1:
             print(
                 f"  each further account: reachly PSS {mb((rn[1] - r1[1]) / (N - 1))},"

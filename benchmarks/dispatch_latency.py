@@ -18,7 +18,8 @@ import os
 import time
 import uuid
 
-from harness import Bench, summary, wait_for
+from harness import Bench, percentile, summary, wait_for
+from report import result
 
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "200"))
 RETRY_SAMPLES = int(os.environ.get("BENCH_RETRY_SAMPLES", "30"))
@@ -77,6 +78,14 @@ def main() -> None:
         print(f"  reachly, wait ended       {summary(retried)}")
         print(f"  plain celery publish->run {summary(celery)}")
         print("  target: p99 < 100 ms")
+        p99 = percentile(created, 99)
+        result(
+            "dispatch latency, idle (due → started)",
+            summary(created),
+            f"Celery publish → run: {summary(celery)}",
+            "p99 < 100 ms",
+            "yes" if p99 < 0.1 else f"no: p99 {p99 * 1000:.0f} ms",
+        )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ import time
 import urllib.request
 from datetime import datetime
 
-from harness import Bench, summary, wait_for
+from harness import Bench, percentile, summary, wait_for
+from report import result
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "1000"))
 JOBS = 10
@@ -94,7 +95,7 @@ def main() -> None:
     with Bench("events") as bench:
         bench.procs.worker("control", beat=True, concurrency=2)
         bench.procs.worker("agent.test", concurrency=2)
-        port = __import__("reachly.core.processes", fromlist=["free_port"]).free_port()
+        port = __import__("devtools.processes", fromlist=["free_port"]).free_port()
         bench.procs.spawn(
             "web",
             [sys.executable, "-m", "uvicorn", "reachly.asgi:application", "--port", str(port), "--log-level",
@@ -127,6 +128,14 @@ def main() -> None:
         print(f"  {CLIENTS} clients   {summary(many)}")
         print(f"  1 client       {summary(single)}")
         print(f"  deliveries: {len(many)} in {SECONDS:.0f}s ({len(many) / SECONDS:.0f}/s); target p99 < 250 ms")
+        p99 = percentile(many, 99)
+        result(
+            f"event latency, {CLIENTS:,} WebSocket clients",
+            summary(many),
+            f"1 client: {summary(single)}",
+            "p99 < 250 ms",
+            "yes" if p99 < 0.25 else f"no: p99 {p99 * 1000:.0f} ms",
+        )
 
 
 def _up(url: str) -> bool:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from reachly.core.processes import PrivateRedis, Processes, wait_for  # noqa: E402
+from devtools.processes import PrivateRedis, Processes, wait_for  # noqa: E402
 
 __all__ = ["Bench", "percentile", "wait_for"]
 

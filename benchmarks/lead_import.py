@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from report import result
+
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 NAIVE_SAMPLE = 2000
 HERE = Path(__file__).resolve().parent
@@ -176,6 +178,13 @@ def main() -> None:
             f"  reachly: {reachly['rows'] / reachly['seconds'] / naive_rate:.0f}x the naive rate,"
             f" {reachly['rows'] / reachly['seconds'] / bulk_rate:.2f}x bulk_create,"
             f" {reachly['peak_rss_mb'] / max(results['bulk']['peak_rss_mb'], 1):.2f}x its peak memory"
+        )
+        result(
+            f"lead import, {ROWS:,}-row CSV",
+            f"{reachly['rows'] / reachly['seconds']:,.0f} rows/s, {reachly['peak_rss_mb']:.0f} MB peak",
+            f"bulk_create: {bulk_rate:,.0f} rows/s, {results['bulk']['peak_rss_mb']:.0f} MB",
+            "seconds",
+            f"{reachly['seconds']:.1f} s",
         )
 
 

@@ -25,6 +25,7 @@ import time
 
 from _sandbox import PASSWORD, invite_steps, run_job, serve, world
 from harness import Bench
+from report import result
 
 N = int(os.environ.get("BENCH_LEADS", "40"))
 PER_STEP = 10
@@ -92,6 +93,13 @@ def main() -> None:
         print(f"  reachly          {r:7.0f} actions/min  ({N / reachly_seconds * 60:.0f} invitations/min, 2 accounts)")
         print(f"  raw playwright   {b:7.0f} actions/min  (the same clicks in a plain loop, 1 account)")
         print(f"  ratio            {r / b:7.2f}")
+        result(
+            "outreach actions per browser worker, pacing off",
+            f"{r:.0f} actions/min",
+            f"raw Playwright loop: {b:.0f}",
+            "",
+            f"{r / b:.2f}",
+        )
 
 
 if __name__ == "__main__":

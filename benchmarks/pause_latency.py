@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import time
 
-from harness import Bench, summary, wait_for
+from harness import Bench, percentile, summary, wait_for
+from report import result
 
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "30"))
 FALLBACK_SAMPLES = int(os.environ.get("BENCH_FALLBACK_SAMPLES", "6"))
@@ -52,6 +53,14 @@ def main() -> None:
         print(f"  redis stop flag (normal)        {summary(flag)}")
         print(f"  heartbeat only (flag lost, 5 s) {summary(fallback)}")
         print("  target: < 1 s")
+        p99 = percentile(flag, 99)
+        result(
+            "pause latency (request → stopped)",
+            summary(flag),
+            f"heartbeat-only fallback: {summary(fallback)}",
+            "< 1 s",
+            "yes" if p99 < 1.0 else f"no: p99 {p99:.2f} s",
+        )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import subprocess
 import sys
 
 from harness import Bench, wait_for
+from report import result
 from throughput import celery_run, reachly_run
 
 N = int(os.environ.get("BENCH_STEPS", "2000"))
@@ -93,7 +94,7 @@ def other_processes_memory(bench: Bench, agents, tenant) -> dict[str, float]:
     uvicorn process after serving a few pages."""
     import urllib.request
 
-    from reachly.core.processes import free_port
+    from devtools.processes import free_port
 
     for worker in agents:
         worker.stop()
@@ -163,6 +164,14 @@ def main() -> None:
             f"  {row['workers']} workers: control {cpu['control']:.2f}, agent workers {cpu['agents']:.2f},"
             f" postgres {cpu['postgres']:.2f}, redis {cpu['redis']:.2f}, total {sum(cpu.values()):.2f}"
         )
+    counts = " → ".join(str(row["workers"]) for row in rows)
+    result(
+        f"scale-out {counts} workers",
+        " → ".join(f"{row['reachly']:.0f}" for row in rows) + " steps/s",
+        "Celery " + " → ".join(f"{row['celery']:.0f}" for row in rows),
+        "where the cores saturate",
+        f"{os.cpu_count()} cores",
+    )
     last = rows[-1]
     print(
         f"memory (RSS, worker main + pool process): agent worker -c 1 {last['agent_rss']:.0f} MB,"

@@ -19,6 +19,7 @@ import time
 import uuid
 
 from harness import Bench, wait_for
+from report import result
 
 N = int(os.environ.get("BENCH_STEPS", "2000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
@@ -66,6 +67,13 @@ def main() -> None:
         print(f"  reachly       {r:8.0f} steps/s   (runs: {', '.join(f'{x:.0f}' for x in reachly_rates)})")
         print(f"  plain celery  {c:8.0f} tasks/s   (runs: {', '.join(f'{x:.0f}' for x in celery_rates)})")
         print(f"  ratio         {r / c:8.2f}           (target >= 0.5)")
+        result(
+            f"throughput, no-op steps ({WORKERS} workers)",
+            f"{r:.0f} steps/s",
+            f"plain Celery {c:.0f} tasks/s",
+            "ratio ≥ 0.5",
+            "yes" if r / c >= 0.5 else f"no: {r / c:.2f}",
+        )
 
 
 if __name__ == "__main__":

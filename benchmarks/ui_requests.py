@@ -31,6 +31,7 @@ import urllib.request
 from datetime import datetime
 
 from harness import Bench, wait_for
+from report import result
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 STEPS = int(os.environ.get("BENCH_STEPS", "90"))
@@ -56,7 +57,7 @@ POLLER = """([url, every]) => {
 
 
 def serve(bench: Bench) -> str:
-    from reachly.core.processes import free_port
+    from devtools.processes import free_port
 
     port = free_port()
     bench.procs.spawn(
@@ -176,6 +177,13 @@ def main() -> None:
         f"HTTP requests per minute: {live_rate:.1f} vs {poll_rate:.1f} (the seeds: 20 a minute); every WebSocket"
         f" message is a change ({len(messages) * per_minute:.0f}/min, pushed, none empty);"
         f" a finished step shows {median(poll_delays) / max(median(live_delays), 1e-6):.0f}x sooner live"
+    )
+    result(
+        "HTTP requests per watching user",
+        f"{live_rate:.0f} per min ({len(messages) * per_minute:.0f} pushed msgs/min)",
+        f"3-s polling: {poll_rate:.0f} per min",
+        "no polling",
+        "yes" if live_rate < 1 else f"no: {live_rate:.1f}/min",
     )
 
 

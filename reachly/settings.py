@@ -7,7 +7,7 @@ See docs/operations.md for the full list.
 
 from __future__ import annotations
 
-import os
+import importlib.util
 from pathlib import Path
 
 import environ
@@ -15,14 +15,20 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# Secrets: `NAME`, or the contents of the file named by `NAME_FILE` (the
+# Kubernetes and Compose way of mounting them), which wins when both are set.
+# django-environ's FileAwareEnv does the lookup; only the secrets use it, so
+# no other variable is ever read from a file by accident.
+secret_env = environ.FileAwareEnv()
 
 
 def env_secret(name: str, default: str = "") -> str:
-    """Read `NAME`, or the contents of the file named by `NAME_FILE`."""
-    path = os.environ.get(f"{name}_FILE")
-    if path:
-        return Path(path).read_text().strip()
-    return env.str(name, default=default)
+    """`NAME`'s value, or `NAME_FILE`'s file contents, stripped: a mounted
+    secret file usually ends with a newline that is not part of the secret.
+
+    Raises FileNotFoundError when `NAME_FILE` names a file that is missing
+    (a broken mount must not fall back to a default)."""
+    return str(secret_env.str(name, default=default)).strip()
 
 
 # ---------------------------------------------------------------------------
@@ -69,6 +75,11 @@ INSTALLED_APPS = [
     "reachly.llm",
     "reachly.webhooks",
 ]
+# The demo's management commands (`manage.py demo`, `seed_demo`) live in the
+# dev tooling (devtools/), which a checkout has and the image does not
+# (.dockerignore): install the app only where it is present.
+if importlib.util.find_spec("devtools") is not None:
+    INSTALLED_APPS.append("devtools.demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -356,7 +367,7 @@ from reachly.observability import sentry as _ops_sentry  # noqa: E402
 INSTALLED_APPS += ["django_structlog", "django_prometheus"]
 MIDDLEWARE = [
     # Probes answer first: no ALLOWED_HOSTS check, no redirect, not counted.
-    "reachly.ops.health.HealthCheckMiddleware",
+    "reachly.observability.health.HealthCheckMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     *MIDDLEWARE,
     # After authentication (binds user_id); request_id/trace_id on every line.

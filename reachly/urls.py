@@ -15,8 +15,8 @@ urlpatterns = [
 if settings.REACHLY_SANDBOX_ENABLED:
     urlpatterns += [path("sandbox/", include("reachly.sandbox.urls"))]
 
-# Operations: /healthz and /readyz are answered by reachly.ops.health's middleware.
-urlpatterns += [path("", include("reachly.ops.urls"))]
+# Operations: /healthz and /readyz are answered by reachly.observability.health's middleware.
+urlpatterns += [path("", include("reachly.monitoring.urls"))]
 
 # The tenant web UI (reachly/web): `/`, `/login/` and the pages under them.
 urlpatterns += [path("", include("reachly.web.urls"))]

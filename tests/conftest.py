@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from reachly.core import processes
+from devtools import processes
 
 # Control-plane timings shortened for tests (same meaning as in settings.py).
 TEST_SETTINGS = {

@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 
 from reachly.api.permissions import TenantMemberOrStaff
 from reachly.api.tenancy import acting_tenant, tenant_of
-from reachly.ops import capacity, usage
+from reachly.monitoring import capacity
+from reachly.orchestration import usage
 
 
 def _money(**kwargs) -> serializers.DecimalField:

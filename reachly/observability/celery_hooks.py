@@ -60,10 +60,16 @@ def _worker_init(sender=None, **_kwargs: Any) -> None:
 
     workers.heartbeat_start()
     metrics.clean_dead_processes()
-    # The publish side is connected by django_structlog's AppConfig in every
-    # process; the task side only in workers.
+    # Not django-structlog's documented worker boot step
+    # (DjangoStructLogInitStep), for two reasons that
+    # tests/observability/test_celery_hooks.py proves:
+    # * its AppConfig already connected the publish side in every process
+    #   (DJANGO_STRUCTLOG_CELERY_ENABLED); the step connects it again with a
+    #   second receiver, so every task a worker publishes would log
+    #   "task_enqueued" twice. Only the task side is connected here.
+    # * ours must run before its task_success / task_failure receivers, so
+    #   that their last line has the task's context.
     receiver = CeleryReceiver()
-    # Before django-structlog's receivers, so their last line has the task's context.
     signals.task_success.connect(_task_ended, weak=False)
     signals.task_failure.connect(_task_ended, weak=False)
     for signal, handler in (

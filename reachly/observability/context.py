@@ -7,7 +7,7 @@ runs several steps, each of which must log under its own ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -16,19 +16,26 @@ import structlog
 STEP_FIELDS = ("tenant_id", "campaign_id", "job_id", "step_id", "agent")
 
 
-class _NoSuchJob(LookupError):
-    pass
+# The control plane's "job id -> campaign id" read, registered by
+# OrchestrationConfig.ready(): observability sits below the domain apps and
+# reads no table of theirs itself. It raises LookupError for an unknown job.
+_campaign_lookup: Callable[[int], int | None] | None = None
+
+
+def provide_campaign_lookup(lookup: Callable[[int], int | None]) -> None:
+    """Register `lookup(job_id) -> campaign id or None` (raising LookupError
+    for an unknown job); called once per process by the control plane."""
+    global _campaign_lookup
+    _campaign_lookup = lookup
+    _campaign_of.cache_clear()
 
 
 @lru_cache(maxsize=10_000)
 def _campaign_of(job_id: int) -> int | None:
     # Raises (so nothing is cached) when the job is not there or the read fails.
-    from reachly.core import sql
-
-    row = sql.fetchone("SELECT campaign_id FROM orchestration_job WHERE id = %s", [job_id])
-    if row is None:
-        raise _NoSuchJob(job_id)
-    return row["campaign_id"]
+    if _campaign_lookup is None:
+        raise LookupError("no campaign lookup registered")
+    return _campaign_lookup(job_id)
 
 
 def campaign_of(job_id: int) -> int | None:

@@ -2,7 +2,7 @@
 
 Used by the capacity page ("live workers") and by tests (wait until a worker
 is consuming). Separately, a heartbeat file (REACHLY_WORKER_HEARTBEAT_FILE)
-feeds Kubernetes liveness probes (reachly.ops.liveness): it is written from
+feeds Kubernetes liveness probes (reachly.observability.liveness): it is written from
 worker init on, by its own thread, and depends on neither Redis nor the broker.
 """
 

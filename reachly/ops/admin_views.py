@@ -1,6 +1,6 @@
 """Data for the admin's "Queues & capacity" page.
 
-The page renders `reachly.ops.capacity.snapshot(tenant=...)` (the same data
+The page renders `reachly.monitoring.capacity.snapshot(tenant=...)` (the same data
 as the API's `/monitoring/capacity`), of this documented shape:
 
     {
@@ -27,7 +27,7 @@ from reachly.tenants.models import Tenant
 
 
 def capacity_snapshot(*, tenant: Tenant | None = None) -> dict[str, Any]:
-    from reachly.ops.capacity import snapshot
+    from reachly.monitoring.capacity import snapshot
 
     return snapshot(tenant=tenant)
 

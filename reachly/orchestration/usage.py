@@ -1,17 +1,35 @@
-"""Monthly usage counters per tenant and agent (steps, actions, LLM spend).
+"""Monthly usage counters per tenant and agent (steps, actions, LLM spend):
+written here, and read here.
 
-One upsert per change; the dispatcher reads them for monthly limits and the
-API's /usage/ reports them.
+Writes: one upsert per change (add, add_steps_bulk); the dispatcher reads
+them for monthly limits (steps_this_month).
+
+Reads, for the API and the web UI (what a tenant used, against its plan):
+
+tenant_usage(tenant)   -> {"month", "plan", "agents": [...], "totals": {...}}   (GET /usage/)
+tenant_agents(tenant)  -> [{role, enabled, max_concurrent, limits, usage...}]  (GET /agents/)
+tenant_usage_daily(tenant), tenant_usage_day(tenant, day)  per day, for the web UI's charts
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from agents import registry
 from reachly.core import sql
+from reachly.llm.models import LLMCall
+from reachly.orchestration.models import Event, RateLimit, UsageCounter
+from reachly.tenants.models import Tenant
+from reachly.tenants.selectors import allocations
 
 
 def month_start(today: date | None = None) -> date:
@@ -61,3 +79,229 @@ def steps_this_month(tenant_ids: list[int]) -> dict[tuple[int, str], int]:
         [month_start(), tenant_ids],
     )
     return {(r["tenant_id"], r["agent"]): r["steps"] for r in rows}
+
+
+# ---------------------------------------------------------------------------
+# Reads: what a tenant used this month, against what its plan allows
+# ---------------------------------------------------------------------------
+
+
+def _counters(tenant: Tenant) -> dict[str, UsageCounter]:
+    return {c.agent: c for c in UsageCounter.objects.filter(tenant=tenant, month=month_start())}
+
+
+def _used(counter: UsageCounter | None) -> dict[str, Any]:
+    return {
+        "steps": counter.steps if counter else 0,
+        "actions": counter.actions if counter else 0,
+        "llm_tokens": counter.llm_tokens if counter else 0,
+        "llm_cost": counter.llm_cost if counter else Decimal("0"),
+    }
+
+
+def _percent(used: int | Decimal, limit: int | Decimal | None) -> float | None:
+    if limit is None:
+        return None
+    if not limit:
+        return 100.0
+    return round(100.0 * float(used) / float(limit), 1)
+
+
+def _visible_roles() -> list[str]:
+    return [r for r in registry.roles() if r != "test" or settings.REACHLY_ENV != "prod"]
+
+
+def tenant_usage(tenant: Tenant) -> dict[str, Any]:
+    """Per agent: steps, actions, LLM tokens and cost this month, against limits."""
+    counters = _counters(tenant)
+    allocs = allocations([tenant.id], _visible_roles())
+    agents = []
+    for role in _visible_roles():
+        alloc = allocs[(tenant.id, role)]
+        counter = counters.get(role)
+        if not alloc.enabled and counter is None:
+            continue
+        used = _used(counter)
+        limit = alloc.monthly_limit
+        agents.append(
+            {
+                "agent": role,
+                "enabled": alloc.enabled,
+                **used,
+                "monthly_limit": limit,
+                "remaining": None if limit is None else max(0, limit - used["steps"]),
+                "percent_used": _percent(used["steps"], limit),
+            }
+        )
+    steps = sum(a["steps"] for a in agents)
+    cost = sum((a["llm_cost"] for a in agents), Decimal("0"))
+    step_limit = tenant.plan.monthly_step_limit
+    budget = tenant.effective_llm_budget
+    return {
+        "month": month_start(),
+        "plan": tenant.plan.code,
+        "agents": agents,
+        "totals": {
+            "steps": steps,
+            "actions": sum(a["actions"] for a in agents),
+            "llm_tokens": sum(a["llm_tokens"] for a in agents),
+            "llm_cost": cost,
+            "monthly_step_limit": step_limit,
+            "steps_remaining": None if step_limit is None else max(0, step_limit - steps),
+            "steps_percent_used": _percent(steps, step_limit),
+            "llm_budget": budget,
+            "llm_budget_remaining": None if budget is None else max(Decimal("0"), budget - cost),
+            "llm_budget_percent_used": _percent(cost, budget),
+        },
+    }
+
+
+def tenant_agents(tenant: Tenant) -> list[dict[str, Any]]:
+    """Every agent role with this tenant's allocation, limits and usage."""
+    roles = _visible_roles()
+    allocs = allocations([tenant.id], roles)
+    counters = _counters(tenant)
+    rules = list(
+        RateLimit.objects.filter(enabled=True)
+        .filter(Q(tenant__isnull=True) | Q(tenant=tenant))
+        .filter(Q(sender_account__isnull=True) | Q(sender_account__tenant=tenant))
+    )
+    result = []
+    for role in roles:
+        spec = registry.get(role)
+        alloc = allocs[(tenant.id, role)]
+        limits = [
+            {"subject": lim.subject, "limit": lim.limit, "period": lim.period, "action": lim.action, "per": lim.per}
+            for lim in spec.limits
+        ] + [
+            {"subject": r.subject, "limit": r.limit, "period": r.period, "action": r.action, "per": r.per}
+            for r in rules
+            if r.agent in ("", role)
+        ]
+        result.append(
+            {
+                "role": role,
+                "title": spec.title,
+                "description": spec.description,
+                "kind": spec.kind.value,
+                "queue": spec.queue,
+                "in_plan": alloc.in_plan,
+                "enabled": alloc.enabled,
+                "max_concurrent": alloc.max_concurrent,
+                "monthly_limit": alloc.monthly_limit,
+                "model_override": alloc.model_override,
+                "limits": limits,
+                "usage": _used(counters.get(role)),
+            }
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Per day, for the web UI's usage charts
+# ---------------------------------------------------------------------------
+
+# Lead statuses that record an outreach action (an invitation, a message).
+ACTION_STATUSES = ("invited", "messaged")
+
+
+def _zone(tenant: Tenant) -> ZoneInfo:
+    try:
+        return ZoneInfo(tenant.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def tenant_usage_daily(tenant: Tenant, *, days: int = 30, today: date | None = None) -> dict[str, Any]:
+    """The last `days` days (the tenant's time zone), each with steps
+    finished (succeeded / failed), outreach actions (invitations, messages),
+    LLM tokens and cost.
+
+    Steps and actions come from the event log (its (tenant, ts) index),
+    LLM figures from the paid calls (LLMCall, outcome ok): the monthly
+    UsageCounter has no days.
+    """
+    zone = _zone(tenant)
+    today = today or timezone.now().astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time.min, zone)
+    dates = [first + timedelta(days=i) for i in range(days)]
+    empty: dict[str, int | Decimal] = {
+        "succeeded": 0,
+        "failed": 0,
+        "invited": 0,
+        "messaged": 0,
+        "llm_tokens": 0,
+        "llm_cost": Decimal("0"),
+    }
+    rows = {d: dict(empty) for d in dates}
+
+    events = (
+        Event.objects.filter(tenant=tenant, ts__gte=since)
+        .filter(type__in=["step.status", "lead.status_changed"])
+        .annotate(day=TruncDate("ts", tzinfo=zone), status=KT("data__status"))
+        .filter(status__in=["succeeded", "failed", *ACTION_STATUSES])
+        .values("day", "type", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in events:
+        day = rows.get(row["day"])
+        if day is None:
+            continue
+        kind = row["status"]
+        if (row["type"] == "step.status") == (kind in ("succeeded", "failed")):
+            day[kind] += row["n"]
+
+    calls = (
+        LLMCall.objects.filter(tenant=tenant, created_at__gte=since, outcome=LLMCall.Outcome.OK)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day")
+        .annotate(p=Sum("prompt_tokens"), c=Sum("completion_tokens"), cost=Sum("cost"))
+        .order_by()
+    )
+    for row in calls:
+        day = rows.get(row["day"])
+        if day is not None:
+            day["llm_tokens"] += (row["p"] or 0) + (row["c"] or 0)
+            day["llm_cost"] += row["cost"] or Decimal("0")
+
+    return {"first": first, "last": today, "timezone": str(zone), "days": [{"date": d, **rows[d]} for d in dates]}
+
+
+def tenant_usage_day(tenant: Tenant, day: date) -> list[dict[str, Any]]:
+    """One day (the tenant's time zone), per agent: steps succeeded and
+    failed, LLM calls, tokens and cost."""
+    zone = _zone(tenant)
+    start = datetime.combine(day, time.min, zone)
+    end = start + timedelta(days=1)
+    agents: dict[str, dict[str, Any]] = {}
+
+    def agent_row(name: str) -> dict[str, Any]:
+        return agents.setdefault(
+            name,
+            {"agent": name, "succeeded": 0, "failed": 0, "llm_calls": 0, "llm_tokens": 0, "llm_cost": Decimal("0")},
+        )
+
+    steps = (
+        Event.objects.filter(tenant=tenant, ts__gte=start, ts__lt=end, type="step.status")
+        .annotate(status=KT("data__status"), agent=KT("data__agent"))
+        .filter(status__in=["succeeded", "failed"])
+        .values("agent", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in steps:
+        agent_row(row["agent"] or "?")[row["status"]] += row["n"]
+    calls = (
+        LLMCall.objects.filter(tenant=tenant, created_at__gte=start, created_at__lt=end, outcome=LLMCall.Outcome.OK)
+        .values("agent")
+        .annotate(n=Count("id"), p=Sum("prompt_tokens"), c=Sum("completion_tokens"), cost=Sum("cost"))
+        .order_by()
+    )
+    for row in calls:
+        entry = agent_row(row["agent"] or "?")
+        entry["llm_calls"] += row["n"]
+        entry["llm_tokens"] += (row["p"] or 0) + (row["c"] or 0)
+        entry["llm_cost"] += row["cost"] or Decimal("0")
+    return sorted(agents.values(), key=lambda r: r["agent"])

@@ -83,3 +83,9 @@ def tenants_for_user(user) -> list[Tenant]:
 
 def membership(user, tenant: Tenant) -> Membership | None:
     return Membership.objects.filter(user=user, tenant=tenant).first()
+
+
+def slugs(tenant_ids: Iterable[int]) -> dict[int, str]:
+    """{tenant id: slug} for the ids that exist (for reports that group by
+    tenant id and show the slug)."""
+    return dict(Tenant.objects.filter(id__in=set(tenant_ids)).values_list("id", "slug"))

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from django.db import connection
 
-from reachly.core.processes import free_port, wait_for
+from devtools.processes import free_port, wait_for
 from reachly.tenants.models import Membership
 from reachly.tenants.services import api_token_create, membership_add
 from tests.factories import TenantFactory, UserFactory

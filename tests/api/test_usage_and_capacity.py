@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from reachly.core import redis as rds
-from reachly.ops import capacity
+from reachly.monitoring import capacity
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.models import RateLimit, Step, UsageCounter
 from reachly.orchestration.services import job_start

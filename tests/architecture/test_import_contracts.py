@@ -27,7 +27,7 @@ def test_the_tree_keeps_every_contract():
 
 
 def test_a_layer_crossed_on_purpose_fails_and_is_named(tmp_path):
-    for name in ("reachly", "agents", "tasks"):
+    for name in ("reachly", "agents", "tasks", "devtools"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     # The bottom layer reaching for a door, and the control plane for ops.
@@ -38,13 +38,17 @@ def test_a_layer_crossed_on_purpose_fails_and_is_named(tmp_path):
     # An agent going round its ports, straight to Redis.
     with (tmp_path / "agents" / "testing.py").open("a") as f:
         f.write("\nimport redis  # noqa\n")
+    # The runtime reaching for the dev tooling, which the image does not ship.
+    with (tmp_path / "reachly" / "ops" / "selectors.py").open("a") as f:
+        f.write("\nfrom devtools import processes  # noqa\n")
 
     result = _lint(tmp_path)
     assert result.returncode != 0
     assert "reachly.core is not allowed to import reachly.web" in result.stdout
     assert "reachly.orchestration.lifecycle -> reachly.webhooks.services" in result.stdout
     assert "agents.testing -> redis" in result.stdout
-    assert "3 broken" in result.stdout
+    assert "reachly.ops.selectors -> devtools.processes" in result.stdout
+    assert "4 broken" in result.stdout
 
 
 def test_agents_use_no_orm_and_no_django_service():

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from reachly.core.processes import free_port
+from devtools.processes import free_port
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.models import Step
 from reachly.orchestration.services import job_start

@@ -41,10 +41,11 @@ KUBERNETES_VERSION = "1.30.0"
 KEDA_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "keda.json").read_text())
 GROUPS = [g.value for g in registry.Group]
 AGENT_GROUPS = [g for g in GROUPS if g != registry.Group.CONTROL]
-# The health endpoints and worker liveness CLI other modules provide
-# (reachly/ops: health.py, liveness.py).
+# The health endpoints and worker liveness CLI the probes call
+# (reachly/observability: health.py, liveness.py). Imported, never skipped
+# when missing: a probe that points at a deleted module must fail here.
 WEB_PROBE_PATHS = {"liveness": "/healthz", "readiness": "/readyz"}
-LIVENESS_MODULE = "reachly.ops.liveness"
+LIVENESS_MODULE = "reachly.observability.liveness"
 
 
 def key(res: dict) -> tuple[str, str]:
@@ -330,9 +331,7 @@ def test_web_probes_point_at_the_health_endpoints(overlay):
 
 
 def test_the_health_endpoints_exist_in_the_web_app():
-    if importlib.util.find_spec("reachly.ops.health") is None:
-        pytest.skip("reachly.ops.health (the /healthz and /readyz endpoints) is not in this branch yet")
-    from reachly.ops import health
+    from reachly.observability import health
 
     assert set(WEB_PROBE_PATHS.values()) <= set(health.PATHS)
 
@@ -355,14 +354,13 @@ def test_worker_and_beat_probes_read_the_heartbeat_file_not_the_broker(overlay):
             assert command[4] == "--max-age" and float(command[5]) >= 30
         if " beat" in args:
             # Beat's heartbeat comes from its scheduler loop.
-            assert "reachly.ops.beat:HeartbeatScheduler" in container["args"]
+            assert "reachly.observability.beat:HeartbeatScheduler" in container["args"]
         checked += 1
     assert checked == len(GROUPS) + 1
 
 
 def test_the_liveness_cli_tells_a_fresh_heartbeat_from_a_stale_one(tmp_path):
-    if importlib.util.find_spec(LIVENESS_MODULE) is None:
-        pytest.skip(f"{LIVENESS_MODULE} (the worker liveness CLI) is not in this branch yet")
+    assert importlib.util.find_spec(LIVENESS_MODULE) is not None, f"{LIVENESS_MODULE} is gone: the probes call it"
     beat = tmp_path / "heartbeat"
 
     def probe() -> int:
@@ -379,7 +377,7 @@ def test_the_liveness_cli_tells_a_fresh_heartbeat_from_a_stale_one(tmp_path):
 def test_beat_writes_its_heartbeat_from_its_loop(tmp_path, monkeypatch):
     from celery import Celery
 
-    from reachly.ops.beat import HeartbeatScheduler
+    from reachly.observability.beat import HeartbeatScheduler
 
     beat = tmp_path / "beat-heartbeat"
     monkeypatch.setenv("REACHLY_WORKER_HEARTBEAT_FILE", str(beat))
@@ -977,9 +975,8 @@ def test_the_image_healthcheck_asks_the_web_app_or_reads_the_heartbeat(tmp_path)
     finally:
         server.shutdown()
     assert check(PORT=str(server.server_port)) != 0  # nobody answers
-    if importlib.util.find_spec(LIVENESS_MODULE) is not None:
-        beat = tmp_path / "heartbeat"
-        beat.write_text(str(time.time()))
-        assert check(REACHLY_WORKER_HEARTBEAT_FILE=str(beat)) == 0
-        beat.write_text(str(time.time() - 600))
-        assert check(REACHLY_WORKER_HEARTBEAT_FILE=str(beat)) != 0
+    beat = tmp_path / "heartbeat"
+    beat.write_text(str(time.time()))
+    assert check(REACHLY_WORKER_HEARTBEAT_FILE=str(beat)) == 0
+    beat.write_text(str(time.time() - 600))
+    assert check(REACHLY_WORKER_HEARTBEAT_FILE=str(beat)) != 0

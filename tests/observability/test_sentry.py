@@ -12,7 +12,7 @@ from reachly.orchestration.services import job_start
 from tests.conftest import wait_for
 from tests.factories import CampaignFactory, TenantFactory
 from tests.helpers import wait_job
-from tests.ops.fake_sentry import FakeSentry
+from tests.observability.fake_sentry import FakeSentry
 
 SECRET = "pa55word-in-step-input-SECRET"
 

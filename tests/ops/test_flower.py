@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from agents import registry
-from reachly.core import processes
+from devtools import processes
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.workers

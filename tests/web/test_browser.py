@@ -22,9 +22,9 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from agents.registry import queues_for_group
+from devtools.processes import free_port, wait_for
 from reachly.campaigns.models import Campaign, Lead
 from reachly.campaigns.services import lead_status_set
-from reachly.core.processes import free_port, wait_for
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.models import Job
 from reachly.orchestration.services import job_extend, job_pause, job_start

@@ -6,8 +6,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from reachly.campaigns import selectors as campaign_selectors
-from reachly.ops.usage import tenant_usage
 from reachly.orchestration import selectors as job_selectors
+from reachly.orchestration.usage import tenant_usage
 from reachly.web.tenancy import TenantRequest, tenant_page
 from reachly.web.views.base import live_config
 

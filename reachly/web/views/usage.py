@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from reachly.ops.usage import tenant_usage, tenant_usage_daily, tenant_usage_day
+from reachly.orchestration.usage import tenant_usage, tenant_usage_daily, tenant_usage_day
 from reachly.web.charts import bar_chart
 from reachly.web.forms import UsageDayForm
 from reachly.web.templatetags.web import money

@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from reachly.monitoring import cluster_metrics as cluster
 from reachly.observability import metrics as ops_metrics
-from reachly.ops import cluster_metrics as cluster
 
 
 def _allowed(request: HttpRequest) -> bool:

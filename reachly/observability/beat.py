@@ -1,11 +1,11 @@
 """Celery beat with a heartbeat file, for liveness probes.
 
-    celery -A reachly beat -S reachly.ops.beat:HeartbeatScheduler
+    celery -A reachly beat -S reachly.observability.beat:HeartbeatScheduler
 
 Beat is a single replica that drives the dispatcher's safety-net pass, the
 reaper and the reconciler: if its loop hangs, crash recovery stops. This
 scheduler writes the time to REACHLY_WORKER_HEARTBEAT_FILE from the loop
-itself (at most every few seconds), so `python -m reachly.ops.liveness FILE
+itself (at most every few seconds), so `python -m reachly.observability.liveness FILE
 --max-age 60` fails when the loop stops turning. A broker outage does not
 stop the loop (a publish that fails is logged and the next tick comes), so
 the probe does not restart beat for something a restart cannot fix.

@@ -12,7 +12,7 @@ import time
 import pytest
 from django.db import connection
 
-from reachly.core import processes
+from devtools import processes
 from reachly.core import redis as rds
 from tests.conftest import wait_for
 
@@ -67,7 +67,7 @@ def test_readyz_is_503_naming_the_database_when_postgres_is_unreachable(client):
 
 def _liveness(path, max_age: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "reachly.ops.liveness", str(path), "--max-age", str(max_age)],
+        [sys.executable, "-m", "reachly.observability.liveness", str(path), "--max-age", str(max_age)],
         capture_output=True,
         text=True,
         cwd=processes.ROOT,

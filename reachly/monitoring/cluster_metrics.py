@@ -1,7 +1,7 @@
 """Cluster-wide Prometheus gauges for `/metrics/cluster`: what no single
 process knows (broker queue depth per agent queue, steps per agent and
-state, live workers). It reads the control plane, so it lives in ops, above
-it; the per-process series are in reachly/observability/metrics.py.
+state, live workers). It reads the control plane (its selectors), so it
+lives above it; the per-process series are in reachly/observability/metrics.py.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ class ClusterCollector:
         from prometheus_client.core import GaugeMetricFamily
 
         from agents import registry
-        from reachly.core import sql
         from reachly.observability import workers
-        from reachly.orchestration import broker
+        from reachly.orchestration import broker, selectors
 
         queues = [spec.queue for spec in registry.AGENTS.values()] + [registry.CONTROL_QUEUE]
         depth = GaugeMetricFamily(
@@ -40,13 +39,7 @@ class ClusterCollector:
         waiting = GaugeMetricFamily(
             "reachly_steps_waiting_on_limit", "Ready steps deferred by a limit, per agent.", labels=["agent"]
         )
-        rows = sql.fetchall(
-            """
-            SELECT agent, status, count(*) AS n, count(*) FILTER (WHERE wait_reason <> '') AS waiting
-              FROM orchestration_step WHERE status IN ('blocked', 'ready', 'enqueued', 'running', 'paused')
-             GROUP BY agent, status
-            """
-        )
+        rows = selectors.unfinished_by_agent_and_status()
         seen = set()
         for r in rows:
             steps.add_metric([r["agent"], r["status"]], r["n"])

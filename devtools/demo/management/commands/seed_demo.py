@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from reachly.ops.demo_data import DEMO_PASSWORD, seed
+from devtools.demo.data import DEMO_PASSWORD, seed
 
 
 class Command(BaseCommand):

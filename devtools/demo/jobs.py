@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from devtools.demo.stack import console
 from reachly.campaigns.jobs import campaign_job_start
 from reachly.campaigns.models import Lead
-from reachly.ops.demo import console
 from reachly.orchestration.models import Job, Step
 from reachly.sandbox import selectors as sandbox
 

@@ -8,7 +8,7 @@
 Served by a middleware placed first, so probes that use the pod's IP as Host
 are not refused by ALLOWED_HOSTS, redirected to HTTPS, counted as traffic or
 logged as requests. Workers have their own liveness check that does not need
-the broker: `python -m reachly.ops.liveness` (see liveness.py).
+the broker: `python -m reachly.observability.liveness` (see liveness.py).
 """
 
 from __future__ import annotations

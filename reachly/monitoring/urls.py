@@ -1,6 +1,7 @@
 from django.urls import path
 
-from reachly.ops import health, views
+from reachly.monitoring import views
+from reachly.observability import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

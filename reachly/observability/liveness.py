@@ -1,6 +1,6 @@
 """Worker liveness for Kubernetes exec probes, independent of the broker.
 
-    python -m reachly.ops.liveness /tmp/worker-heartbeat --max-age 60
+    python -m reachly.observability.liveness /tmp/worker-heartbeat --max-age 60
 
 Exit 0 when the heartbeat file was written less than `--max-age` seconds
 ago, 1 otherwise (with the reason on stderr). Workers write that file from a

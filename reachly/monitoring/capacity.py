@@ -13,9 +13,10 @@ Where the numbers come from:
   RabbitMQ both answer). Reachly keeps broker queues short on purpose
   (REACHLY_QUEUE_DEPTH): the real backlog is in PostgreSQL, as steps that
   are `ready` and due — reported beside it;
-* steps per agent (and tenant) from PostgreSQL: ready (due now / later),
-  enqueued, running, and those waiting on a limit (`wait_reason`,
-  `next_attempt_at` in the future);
+* steps per agent (and tenant) from PostgreSQL, through
+  reachly.orchestration.selectors (tenant slugs through
+  reachly.tenants.selectors): ready (due now / later), enqueued, running,
+  and those waiting on a limit (`wait_reason`, `next_attempt_at` in the future);
 * PostgreSQL connections (pg_stat_activity vs max_connections), Redis
   clients (INFO), live workers (their presence keys, reachly.observability.workers).
 
@@ -27,18 +28,16 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
 from agents import registry
 from reachly.core import sql
-from reachly.orchestration import broker
+from reachly.orchestration import broker, selectors
+from reachly.tenants import selectors as tenant_selectors
 from reachly.tenants.models import Tenant
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +48,7 @@ BACKLOG_MINUTES = 5
 DB_WARN, DB_CRITICAL = 70.0, 90.0
 REDIS_WARN = 80.0
 WAITING_WARN = 1000
+STEP_COUNTS = ("ready", "waiting", "enqueued", "running")
 
 
 def _queue_depths(names: list[str]) -> dict[str, int] | None:
@@ -59,45 +59,13 @@ def _queue_depths(names: list[str]) -> dict[str, int] | None:
     return {name: int(n or 0) for name, n in depths.items()}
 
 
-def _step_counts(tenant_id: int | None) -> dict[str, dict[str, Any]]:
-    rows = sql.fetchall(
-        """
-        SELECT agent,
-               count(*) FILTER (WHERE status = 'ready' AND next_attempt_at <= now()) AS ready,
-               count(*) FILTER (WHERE status = 'ready' AND next_attempt_at > now()) AS scheduled,
-               count(*) FILTER (WHERE status = 'enqueued') AS enqueued,
-               count(*) FILTER (WHERE status = 'running') AS running,
-               count(*) FILTER (WHERE status = 'ready' AND next_attempt_at > now() AND wait_reason <> '')
-                   AS waiting,
-               EXTRACT(EPOCH FROM now() - min(next_attempt_at) FILTER (
-                   WHERE status = 'ready' AND next_attempt_at <= now())) AS oldest_ready_seconds
-          FROM orchestration_step
-         WHERE status IN ('ready', 'enqueued', 'running') AND (%(tenant)s::bigint IS NULL OR tenant_id = %(tenant)s)
-         GROUP BY agent
-        """,
-        {"tenant": tenant_id},
-    )
-    return {r["agent"]: r for r in rows}
-
-
 def _active(tenant_id: int | None) -> list[dict[str, Any]]:
-    rows = sql.fetchall(
-        """
-        SELECT s.agent, s.tenant_id, t.slug AS tenant,
-               count(*) FILTER (WHERE s.status = 'enqueued') AS enqueued,
-               count(*) FILTER (WHERE s.status = 'running') AS running
-          FROM orchestration_step s JOIN tenants_tenant t ON t.id = s.tenant_id
-         WHERE s.status IN ('enqueued', 'running') AND (%(tenant)s::bigint IS NULL OR s.tenant_id = %(tenant)s)
-         GROUP BY s.agent, s.tenant_id, t.slug
-         ORDER BY count(*) DESC, s.agent, t.slug
-         LIMIT 500
-        """,
-        {"tenant": tenant_id},
-    )
+    rows = selectors.in_flight_by_agent_and_tenant(tenant_id)
+    slug = tenant_selectors.slugs(r["tenant_id"] for r in rows)
     return [
         {
             "agent": r["agent"],
-            "tenant": r["tenant"],
+            "tenant": slug.get(r["tenant_id"], ""),
             "tenant_id": r["tenant_id"],
             "enqueued": r["enqueued"],
             "running": r["running"],
@@ -108,41 +76,10 @@ def _active(tenant_id: int | None) -> list[dict[str, Any]]:
 
 def _tenants(tenant_id: int | None) -> list[dict[str, Any]]:
     """Backlog per tenant, busiest first."""
-    return sql.fetchall(
-        """
-        SELECT t.id, t.slug,
-               count(*) FILTER (WHERE s.status = 'ready' AND s.next_attempt_at <= now()) AS ready,
-               count(*) FILTER (WHERE s.status = 'ready' AND s.next_attempt_at > now() AND s.wait_reason <> '')
-                   AS waiting,
-               count(*) FILTER (WHERE s.status = 'enqueued') AS enqueued,
-               count(*) FILTER (WHERE s.status = 'running') AS running
-          FROM orchestration_step s JOIN tenants_tenant t ON t.id = s.tenant_id
-         WHERE s.status IN ('ready', 'enqueued', 'running') AND (%(tenant)s::bigint IS NULL OR s.tenant_id = %(tenant)s)
-         GROUP BY t.id, t.slug
-         ORDER BY count(*) DESC, t.slug
-         LIMIT 100
-        """,
-        {"tenant": tenant_id},
-    )
-
-
-def _limits(tenant_id: int | None) -> list[dict[str, Any]]:
-    """Steps held back by a limit or a backoff, grouped by agent and reason."""
-    rows = sql.fetchall(
-        """
-        SELECT agent, wait_reason AS reason, count(*) AS steps, min(next_attempt_at) AS next_attempt_at
-          FROM orchestration_step
-         WHERE status = 'ready' AND next_attempt_at > now() AND wait_reason <> ''
-           AND (%(tenant)s::bigint IS NULL OR tenant_id = %(tenant)s)
-         GROUP BY agent, wait_reason
-         ORDER BY count(*) DESC
-         LIMIT 100
-        """,
-        {"tenant": tenant_id},
-    )
+    rows = selectors.backlog_by_tenant(tenant_id)
+    slug = tenant_selectors.slugs(r["tenant_id"] for r in rows)
     return [
-        {"agent": r["agent"], "reason": r["reason"], "steps": r["steps"], "next_attempt_at": r["next_attempt_at"]}
-        for r in rows
+        {"id": r["tenant_id"], "slug": slug.get(r["tenant_id"], ""), **{k: r[k] for k in STEP_COUNTS}} for r in rows
     ]
 
 
@@ -241,7 +178,7 @@ def snapshot(*, tenant: Tenant | None = None) -> dict[str, Any]:
     tenant_id = tenant.id if tenant is not None else None
     names = [spec.queue for spec in registry.AGENTS.values()] + [registry.CONTROL_QUEUE]
     depths = _queue_depths(names)
-    counts = _step_counts(tenant_id)
+    counts = selectors.backlog_by_agent(tenant_id)
     workers = _workers()
     consumers: dict[str, int] = defaultdict(int)
     for w in workers or []:
@@ -277,7 +214,7 @@ def snapshot(*, tenant: Tenant | None = None) -> dict[str, Any]:
         "queues": queues,
         "tenants": _tenants(tenant_id),
         "active": _active(tenant_id),
-        "limits": _limits(tenant_id),
+        "limits": selectors.held_back(tenant_id),
         "database": _database(),
         "redis": _redis(),
         "workers": (workers or []) if tenant is None else [],

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.registry import Group, queues_for_group
-from reachly.core.processes import ROOT, Processes, wait_for
+from devtools.processes import ROOT, Processes, wait_for
 from reachly.orchestration.models import TERMINAL_JOB_STATUSES, Event, Job
 
 console = Console()

@@ -1,13 +1,13 @@
-"""The main job, on the embedded defaults (see reachly/ops/demo.py)."""
+"""The main job, on the embedded defaults (see devtools/demo/stack.py)."""
 
 import signal
 import time
 
 from django.core.management.base import BaseCommand
 
-from reachly.ops import demo
-from reachly.ops.demo_data import DEMO_PASSWORD, seed
-from reachly.ops.demo_jobs import DEMO_ENV, start_demo_jobs
+from devtools.demo import stack as demo
+from devtools.demo.data import DEMO_PASSWORD, seed
+from devtools.demo.jobs import DEMO_ENV, start_demo_jobs
 
 
 class Command(BaseCommand):
