@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from reachly.api.base import MAX_INT, LocalTimeField, TenantScoped, TextField, TimeZoneField, json_object
 from reachly.campaigns import accounts as services
+from reachly.campaigns.accounts import SENDER_ACCOUNT_FIELDS
 from reachly.campaigns.models import SenderAccount
 
 
@@ -45,15 +46,7 @@ class SenderAccountOutput(serializers.ModelSerializer):
         model = SenderAccount
         fields = [
             "id",
-            "name",
-            "network",
-            "login",
-            "timezone",
-            "working_hours_start",
-            "working_hours_end",
-            "daily_invite_cap",
-            "daily_message_cap",
-            "daily_visit_cap",
+            *SENDER_ACCOUNT_FIELDS,
             "status",
             "status_reason",
             "cooling_down_until",

@@ -60,20 +60,7 @@ SENDER_ACCOUNT_FIELDS = (
 # The account fields its lane is derived from.
 LANE_FIELDS = frozenset({"tenant", "tenant_id", "status", "cooling_down_until", "timezone"})
 # What a step may see of its account (no secrets): sender_account_for_step.
-STEP_FIELDS = (
-    "id",
-    "name",
-    "network",
-    "login",
-    "timezone",
-    "status",
-    "cooling_down_until",
-    "working_hours_start",
-    "working_hours_end",
-    "daily_invite_cap",
-    "daily_message_cap",
-    "daily_visit_cap",
-)
+STEP_FIELDS = ("id", *SENDER_ACCOUNT_FIELDS, "status", "cooling_down_until")
 # Statuses a tenant may set (the others are the system's: cooling_down and
 # needs_login, or an operator's in the admin: disabled).
 SETTABLE_STATUSES = (Status.ACTIVE, Status.PAUSED)
