@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery, signals
+from celery import Celery
+
+from agents.registry import all_queues
+from reachly.observability import celery_hooks
+from reachly.orchestration import received, shutdown
+from reachly.orchestration.publish import queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reachly.settings")
 
 app = Celery("reachly", include=["tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
-
-
-def _queues():
-    from agents.registry import all_queues
-    from reachly.orchestration.publish import queue
-
-    return [queue(name) for name in all_queues()]
-
-
-app.conf.task_queues = _queues()
+app.conf.task_queues = [queue(name) for name in all_queues()]
 app.conf.task_create_missing_queues = False
 
 
@@ -52,30 +48,10 @@ def _setup_periodic_tasks(sender: Celery, **_kwargs) -> None:
     }
 
 
-@signals.worker_ready.connect
-def _announce(sender, **_kwargs) -> None:
-    from reachly.observability import workers
-
-    consumer = sender
-    queues = sorted(q.name for q in consumer.task_consumer.queues) if consumer.task_consumer else []
-    workers.announce(consumer.hostname, queues, consumer.controller.concurrency)
-
-
-@signals.worker_shutdown.connect
-def _withdraw(sender, **_kwargs) -> None:
-    from reachly.observability import workers
-
-    workers.withdraw(sender.hostname)
-
-
 # ---------------------------------------------------------------------------
 # Operations: logging, trace context, Sentry tags, metrics, worker heartbeat
 # ---------------------------------------------------------------------------
-from reachly.observability import celery_hooks  # noqa: E402
-
 celery_hooks.install(app)
-
-from reachly.orchestration import received  # noqa: E402
 
 # Workers mark the step messages they receive, so the reconciler tells a
 # message waiting in a prefetch from a lost one.
@@ -87,22 +63,4 @@ received.connect()
 # running steps back to the database at their next safe point, so a rolling
 # deploy or a scale-down does not wait for long steps (orchestration/shutdown.py).
 # ---------------------------------------------------------------------------
-@signals.worker_init.connect
-def _shutdown_clear(**_kwargs) -> None:
-    from reachly.orchestration import shutdown
-
-    shutdown.clear()
-
-
-@signals.worker_shutting_down.connect
-def _shutdown_request(**_kwargs) -> None:
-    from reachly.orchestration import shutdown
-
-    shutdown.request()
-
-
-@signals.worker_shutdown.connect
-def _shutdown_done(**_kwargs) -> None:
-    from reachly.orchestration import shutdown
-
-    shutdown.clear()
+shutdown.connect()

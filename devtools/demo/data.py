@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from reachly.campaigns.models import Campaign, SenderAccount
+from reachly.campaigns.models import Campaign, Lead, SenderAccount
+from reachly.sandbox import services as sandbox
+from reachly.sandbox.models import Member
 from reachly.tenants import plans
 from reachly.tenants.models import Membership, Plan, Tenant
 from reachly.tenants.services import membership_add
@@ -76,11 +79,6 @@ def seed(*, sandbox_url: str | None = None) -> DemoData:
 
 def _campaign(tenant: Tenant, name: str, brief: str, *, senders, leads: int, run: int, sandbox_url) -> Campaign:
     """A campaign whose leads and senders are members of the sandbox network."""
-    from django.conf import settings
-
-    from reachly.campaigns.models import Lead
-    from reachly.sandbox import services as sandbox
-    from reachly.sandbox.models import Member
 
     campaign, _ = Campaign.objects.update_or_create(tenant=tenant, name=name, defaults={"brief": brief})
     for handle, label, tz in senders:

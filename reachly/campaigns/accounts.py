@@ -40,6 +40,7 @@ from reachly.campaigns.errors import Conflict, Invalid
 from reachly.campaigns.models import SenderAccount
 from reachly.campaigns.sessions import check_network, validate_storage_state
 from reachly.orchestration import services as control
+from reachly.orchestration.models import TERMINAL_STEP_STATUSES, Step
 from reachly.tenants.models import Tenant
 
 Status = SenderAccount.Status
@@ -233,8 +234,6 @@ def sender_account_delete(account: SenderAccount) -> None:
     """Delete an account that no step is using right now (its lane goes with
     it, ON DELETE CASCADE in Django). Raises Conflict with details
     {"steps": n} while n unfinished steps use it."""
-    from reachly.orchestration.models import TERMINAL_STEP_STATUSES, Step
-
     busy = Step.objects.filter(sender_account=account).exclude(status__in=TERMINAL_STEP_STATUSES).count()
     if busy:
         raise Conflict(

@@ -16,6 +16,7 @@ from reachly.campaigns.accounts import SENDER_ACCOUNT_FIELDS
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
 from reachly.ops.admin_filters import CampaignIdFilter
 from reachly.ops.adminkit import AuditedModelAdmin, JobControlsMixin, changelist_link, run_service_action
+from reachly.orchestration.models import Job
 
 SECRET_FIELDS = ("password", "session_state")
 
@@ -138,8 +139,6 @@ class CampaignAdmin(JobControlsMixin, AuditedModelAdmin):
 
     @admin.display(description="jobs")
     def jobs_link(self, campaign: Campaign) -> str:
-        from reachly.orchestration.models import Job
-
         return changelist_link(Job, "jobs", campaign=campaign.pk)
 
     @admin.display(description="leads")

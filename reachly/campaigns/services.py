@@ -13,6 +13,7 @@ from django.utils import timezone
 from reachly.campaigns.errors import Conflict, Invalid
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
 from reachly.orchestration.events import NewEvent, emit
+from reachly.orchestration.models import JobStatus
 from reachly.tenants.models import Tenant
 
 __all__ = [
@@ -97,8 +98,6 @@ def campaign_update(campaign: Campaign, **changes: Any) -> Campaign:
 
 def campaign_delete(campaign: Campaign) -> None:
     """Delete a campaign and its leads; its running jobs must be cancelled first."""
-    from reachly.orchestration.models import JobStatus
-
     live = campaign.jobs.filter(status__in=[JobStatus.RUNNING, JobStatus.PAUSED]).count()
     if live:
         raise Conflict(f"the campaign has {live} running or paused jobs; cancel them first", details={"jobs": live})

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from agents.browser import sites
+
 
 def validate_storage_state(value: Any) -> dict[str, Any]:
     """A Playwright storage_state: {"cookies": [...], "origins": [...]}."""
@@ -42,8 +44,6 @@ def validate_storage_state(value: Any) -> dict[str, Any]:
 def check_network(network: str) -> str:
     """`network` if a site module drives it (agents/browser/sites), else
     ValidationError listing the networks there are."""
-    from agents.browser import sites
-
     try:
         sites.for_network(network)
     except KeyError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reachly.orchestration.events import progress
 from reachly.orchestration.models import Event, Job
 from reachly.tenants.models import Tenant
 from reachly.tenants.tenancy import NO_TENANT, NoTenant, Tenancy, resolve
@@ -56,8 +57,6 @@ def tenancy_of_connection(user: Any, *, ticket_tenant_id: int | None, choice: st
 
 def active_jobs(tenant_id: int) -> list[dict[str, Any]]:
     """A snapshot for a tenant's dashboard when it subscribes."""
-    from reachly.orchestration.events import progress
-
     rows = Job.objects.filter(tenant_id=tenant_id, status__in=["running", "paused"]).values(
         "id", "name", "status", "total_steps", "succeeded_steps", "failed_steps", "cancelled_steps", "last_seq"
     )

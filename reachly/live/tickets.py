@@ -20,6 +20,7 @@ from typing import Any
 from django.core import signing
 
 from reachly.core import redis as rds
+from reachly.tenants.models import ApiToken
 
 SALT = "reachly.live.ticket"
 MAX_AGE_SECONDS = 60
@@ -51,9 +52,6 @@ def redeem(ticket: str) -> dict[str, Any] | None:
     if nonce is not None and not rds.client().set(rds.key("live", "ticket", nonce), 1, nx=True, ex=MAX_AGE_SECONDS):
         return None  # used before
     token_id = claims.get("k")
-    if token_id is not None:
-        from reachly.tenants.models import ApiToken
-
-        if not ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).exists():
-            return None
+    if token_id is not None and not ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).exists():
+        return None
     return claims

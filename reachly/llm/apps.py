@@ -7,6 +7,8 @@ class LlmConfig(AppConfig):
     verbose_name = "LLM calls"
 
     def ready(self) -> None:
+        # Here, not at the top: Django imports apps.py before the models are
+        # loaded, and these modules use them (Django docs: AppConfig.ready()).
         from reachly.llm import checks  # noqa: F401 (registers the system check)
         from reachly.llm.step_ports import LLMAdapter
         from reachly.orchestration import ports

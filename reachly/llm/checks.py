@@ -6,11 +6,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, register
 
+from agents.llm import providers
+
 
 @register()
 def llm_providers_check(app_configs=None, **kwargs) -> list[Error]:
-    from agents.llm import providers
-
     errors: list[Error] = []
     configured = settings.REACHLY_LLM_PROVIDERS
     for name, config in configured.items():

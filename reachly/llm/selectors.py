@@ -7,10 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
+from reachly.campaigns.models import Lead
+from reachly.llm.models import LLMCall
 from reachly.orchestration import usage
-from reachly.orchestration.models import UsageCounter
+from reachly.orchestration.models import Job, Step, UsageCounter
 from reachly.tenants.models import Tenant
 from reachly.tenants.selectors import allocation
 
@@ -60,8 +62,6 @@ def llm_settings(tenant_id: int, role: str) -> dict[str, Any]:
 def llm_call_completion(step_id: int, effect_key: str) -> dict[str, Any] | None:
     """The result of a step's successful call under this key, if recorded
     (the effect ledger's verify after a crash between the call and "done")."""
-    from reachly.llm.models import LLMCall
-
     call = LLMCall.objects.filter(step_id=step_id, effect_key=effect_key, outcome=LLMCall.Outcome.OK).first()
     return call_result(call) if call else None
 
@@ -81,11 +81,6 @@ def call_result(call) -> dict[str, Any]:
 
 def job_summary(job_id: int) -> dict[str, Any]:
     """A job's results and metrics so far, as plain data (the analyst's input)."""
-    from django.db.models import Count
-
-    from reachly.campaigns.models import Lead
-    from reachly.llm.models import LLMCall
-    from reachly.orchestration.models import Job, Step
 
     job = Job.objects.select_related("campaign").get(pk=job_id)
     steps: dict[str, dict[str, int]] = {}

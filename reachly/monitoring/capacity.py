@@ -34,7 +34,9 @@ from django.db import connection
 from django.utils import timezone
 
 from agents import registry
+from reachly.core import redis as rds
 from reachly.core import sql
+from reachly.observability.workers import live_workers
 from reachly.orchestration import broker, selectors
 from reachly.tenants import selectors as tenant_selectors
 from reachly.tenants.models import Tenant
@@ -118,8 +120,6 @@ def _database() -> dict[str, Any]:
 
 
 def _redis() -> dict[str, Any]:
-    from reachly.core import redis as rds
-
     try:
         client = rds.client()
         info = client.info("clients")
@@ -145,8 +145,6 @@ def _redis() -> dict[str, Any]:
 
 
 def _workers() -> list[dict[str, Any]] | None:
-    from reachly.observability.workers import live_workers
-
     try:
         found = live_workers()
     except Exception:

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import logging
 
+from prometheus_client.core import GaugeMetricFamily
+
+from agents import registry
+from reachly.observability import workers
+from reachly.orchestration import broker, selectors
+
 log = logging.getLogger(__name__)
 
 
@@ -16,11 +22,6 @@ class ClusterCollector:
     round trip per queue, one Redis scan)."""
 
     def collect(self):
-        from prometheus_client.core import GaugeMetricFamily
-
-        from agents import registry
-        from reachly.observability import workers
-        from reachly.orchestration import broker, selectors
 
         queues = [spec.queue for spec in registry.AGENTS.values()] + [registry.CONTROL_QUEUE]
         depth = GaugeMetricFamily(

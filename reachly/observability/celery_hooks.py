@@ -21,8 +21,10 @@ from typing import Any
 
 import structlog
 from celery import Celery, signals
+from django.conf import settings
+from django_structlog.celery.receivers import CeleryReceiver
 
-from reachly.observability import context
+from reachly.observability import context, metrics, workers
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ def install(app: Celery) -> None:
     signals.setup_logging.connect(_setup_logging, weak=False)
     signals.celeryd_init.connect(_worker_init, weak=False)
     signals.worker_ready.connect(_worker_ready, weak=False)
+    signals.worker_shutdown.connect(_worker_shutdown, weak=False)
     signals.worker_process_shutdown.connect(_process_shutdown, weak=False)
     signals.task_postrun.connect(_task_postrun, weak=False)
     structlog_signals.bind_extra_task_metadata.connect(_bind_task_context, weak=False, dispatch_uid="reachly-task")
@@ -47,17 +50,11 @@ def install(app: Celery) -> None:
 
 def _setup_logging(**_kwargs: Any) -> None:
     """Connected, so Celery leaves logging to us (settings.LOGGING)."""
-    from django.conf import settings
-
     logging.config.dictConfig(settings.LOGGING)
 
 
 def _worker_init(sender=None, **_kwargs: Any) -> None:
     """In the worker's main process, before the pool and the broker."""
-    from django_structlog.celery.receivers import CeleryReceiver
-
-    from reachly.observability import metrics, workers
-
     workers.heartbeat_start()
     metrics.clean_dead_processes()
     # Not django-structlog's documented worker boot step
@@ -85,10 +82,11 @@ def _worker_init(sender=None, **_kwargs: Any) -> None:
 
 
 def _worker_ready(sender=None, **_kwargs: Any) -> None:
-    from django.conf import settings
-
-    from reachly.observability import metrics
-
+    """The worker consumes: announce it (the capacity page and the
+    dispatcher's slot count read the presence), then export metrics."""
+    if sender is not None:
+        consumer_queues = sender.task_consumer.queues if sender.task_consumer else []
+        workers.announce(sender.hostname, sorted(q.name for q in consumer_queues), sender.controller.concurrency)
     port = settings.REACHLY_WORKER_METRICS_PORT
     if not port:
         return
@@ -101,9 +99,12 @@ def _worker_ready(sender=None, **_kwargs: Any) -> None:
         log.exception("metrics exporter could not listen on port %s", port)
 
 
-def _process_shutdown(pid=None, **_kwargs: Any) -> None:
-    from reachly.observability import metrics
+def _worker_shutdown(sender=None, **_kwargs: Any) -> None:
+    if sender is not None:
+        workers.withdraw(sender.hostname)
 
+
+def _process_shutdown(pid=None, **_kwargs: Any) -> None:
     if metrics.multiprocess_dir() and pid:
         from prometheus_client import multiprocess
 

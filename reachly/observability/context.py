@@ -13,6 +13,8 @@ from typing import Any
 
 import structlog
 
+from reachly.observability import sentry
+
 STEP_FIELDS = ("tenant_id", "campaign_id", "job_id", "step_id", "agent")
 
 
@@ -70,8 +72,6 @@ def common_fields(messages: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def bind(fields: dict[str, Any]) -> None:
     """Put these fields on the following log lines and Sentry events."""
-    from reachly.observability import sentry
-
     structlog.contextvars.bind_contextvars(**fields)
     sentry.set_tags(
         tenant=fields.get("tenant_id"),

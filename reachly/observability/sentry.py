@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, cast
 
+from reachly.observability.logs import redact_value
+
 if TYPE_CHECKING:
     from sentry_sdk.types import Event, Hint
 
@@ -67,8 +69,6 @@ def _before_send(event: Event, hint: Hint) -> Event | None:
     log messages, breadcrumbs, and the reprs of frames' local variables (a
     dataclass repr such as `Claimed(input={'password': ...})` is a string the
     key-based scrubber cannot see into)."""
-    from reachly.observability.logs import redact_value
-
     # An Event is a plain dict at run time; its parts are rewritten by name.
     parts = cast("dict[str, Any]", event)
     for part in ("exception", "threads", "logentry", "breadcrumbs", "extra", "message"):

@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reachly.core import redis as rds
+
 PRESENCE_TTL = 15
 PRESENCE_EVERY = 5.0
 _stop = threading.Event()
 
 
 def _key(hostname: str) -> str:
-    from reachly.core import redis as rds
-
     return rds.key("workers", hostname)
 
 
@@ -39,8 +39,6 @@ def announce(hostname: str, queues: list[str], concurrency: int) -> None:
     }
 
     def beat() -> None:
-        from reachly.core import redis as rds
-
         while not _stop.is_set():
             try:
                 rds.client().set(_key(hostname), json.dumps({**info, "seen": time.time()}), ex=PRESENCE_TTL)
@@ -83,16 +81,12 @@ def heartbeat_start(path: str | None = None, every: float | None = None) -> bool
 def withdraw(hostname: str) -> None:
     _stop.set()
     try:
-        from reachly.core import redis as rds
-
         rds.client().delete(_key(hostname))
     except Exception:  # noqa: BLE001 - shutting down: nothing to do about it
         pass
 
 
 def live_workers() -> list[dict[str, Any]]:
-    from reachly.core import redis as rds
-
     client = rds.client()
     keys = list(client.scan_iter(match=rds.key("workers", "*"), count=500))
     values = client.mget(keys) if keys else []

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from reachly.ops import admin_views
 from reachly.tenants.signin import AdminSignInForm
 
 
@@ -35,8 +36,6 @@ class ReachlyAdminSite(admin.AdminSite):
         """The data of /monitoring/capacity for operators. `?tenant=<id>`
         narrows it to one tenant; `?fragment=1` answers only the tables (the
         page refreshes itself with them)."""
-        from reachly.ops import admin_views
-
         tenant = admin_views.tenant_from_query(request)
         context = {
             **self.each_context(request),

@@ -23,12 +23,11 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from reachly.monitoring.capacity import snapshot
 from reachly.tenants.models import Tenant
 
 
 def capacity_snapshot(*, tenant: Tenant | None = None) -> dict[str, Any]:
-    from reachly.monitoring.capacity import snapshot
-
     return snapshot(tenant=tenant)
 
 

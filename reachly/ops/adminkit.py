@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from reachly.ops.services import audit_record
+from reachly.orchestration import services
 from reachly.orchestration.states import IllegalTransition
 
 M = TypeVar("M", bound=models.Model)
@@ -154,8 +155,6 @@ class JobControlsMixin(_ModelAdminMixinBase):
     actions = ["pause_jobs", "resume_jobs", "cancel_jobs"]
 
     def _control_jobs(self, request, queryset, verb_key: str, verb: str) -> None:
-        from reachly.orchestration import services
-
         service = getattr(services, f"{self.job_control_scope}_{verb_key}")
         run_service_action(
             request,

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from reachly.observability import logs
+
 
 class OpsConfig(AppConfig):
     name = "reachly.ops"
@@ -7,6 +9,4 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from reachly.observability import logs
-
         logs.connect_request_signals()

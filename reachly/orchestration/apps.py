@@ -6,6 +6,8 @@ class OrchestrationConfig(AppConfig):
     label = "orchestration"
 
     def ready(self) -> None:
+        # Here, not at the top: Django imports apps.py before the models are
+        # loaded, and these modules use them (Django docs: AppConfig.ready()).
         from reachly.observability import context
         from reachly.orchestration import selectors
 

@@ -45,6 +45,7 @@ from django.utils import timezone
 from agents import registry
 from reachly.core import redis as rds
 from reachly.core import sql
+from reachly.observability.workers import live_workers
 from reachly.orchestration import publish, signals, transitions, usage
 from reachly.tenants.selectors import Allocation, allocations
 
@@ -171,8 +172,6 @@ _slots_cache: dict[str, tuple[float, int]] = {}
 
 def _consumer_slots(role: str) -> int:
     """Worker slots consuming agent.<role>, from worker presence (cached 5 s)."""
-    from reachly.observability.workers import live_workers
-
     now = time.monotonic()
     cached = _slots_cache.get(role)
     if cached is None or now - cached[0] > 5:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from redis.commands.core import Script
 
 from reachly.core import redis as rds
+from reachly.observability import metrics
 
 _SCRIPT_SOURCE = (Path(__file__).parent / "lua" / "limiter.lua").read_text()
 
@@ -112,8 +113,6 @@ def acquire(limits: list[Limit], *, peek: bool = False) -> Decision:
         args += [lim.kind, lim.limit, lim.ms, lim.weight]
     allowed, retry_ms, denied, now_ms = _script()(keys=[lim.key for lim in limits], args=args)
     if not allowed and not peek:
-        from reachly.observability import metrics  # ops: denials per scope, for Prometheus
-
         metrics.limiter_denied(limits[denied - 1].scope)
     return Decision(
         allowed=bool(allowed),

@@ -21,6 +21,7 @@ from django.conf import settings
 from agents import registry
 from reachly.orchestration import limiter
 from reachly.orchestration.limiter import Limit
+from reachly.orchestration.models import RateLimit
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,6 @@ _cache: tuple[float, list[Rule]] = (0.0, [])
 
 
 def _load_rules() -> list[Rule]:
-    from reachly.orchestration.models import RateLimit
-
     rules = [
         Rule(
             f"default:{spec.role}:{i}",

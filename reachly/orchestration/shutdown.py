@@ -20,6 +20,9 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from celery import signals
 
 
 def _marker(pid: int) -> Path:
@@ -42,3 +45,20 @@ def requested() -> bool:
 def clear() -> None:
     """At worker start: a restarted container keeps /tmp and often its pid."""
     _marker(os.getpid()).unlink(missing_ok=True)
+
+
+def connect() -> None:
+    """Wire the warm shutdown to Celery's worker signals (reachly/celery.py
+    calls this once): clear a stale marker at start, write it when the
+    main process starts shutting down, remove it when the worker is gone."""
+    signals.worker_init.connect(_on_start, weak=False, dispatch_uid="reachly-shutdown-start")
+    signals.worker_shutting_down.connect(_on_shutting_down, weak=False, dispatch_uid="reachly-shutdown-request")
+    signals.worker_shutdown.connect(_on_start, weak=False, dispatch_uid="reachly-shutdown-done")
+
+
+def _on_start(**_kwargs: Any) -> None:
+    clear()
+
+
+def _on_shutting_down(**_kwargs: Any) -> None:
+    request()

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from agents import registry
 from reachly.ops.adminkit import AuditedModelAdmin, JobControlsMixin, html_table, run_service_action
 from reachly.ops.services import audit_record
+from reachly.orchestration.dispatcher import release_deferred
 from reachly.tenants.models import AgentAllocation, ApiToken, Membership, Plan, PlanAgent, Tenant
 from reachly.tenants.selectors import allocations
 from reachly.tenants.services import api_token_create, api_token_revoke
@@ -86,8 +87,6 @@ class PlanAdmin(AuditedModelAdmin):
 
 def _release_deferred(tenant_ids) -> None:
     """Steps parked because a plan said "no" may run now: re-admit them."""
-    from reachly.orchestration.dispatcher import release_deferred
-
     ids = list(tenant_ids)
     transaction.on_commit(lambda: [release_deferred(tid) for tid in ids])
 

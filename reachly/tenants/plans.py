@@ -35,7 +35,13 @@ PLANS = [
 
 
 def install(plan_model=None, plan_agent_model=None) -> None:
+    """Create or update the embedded plans (PLANS) and their agents.
+
+    `plan_model`/`plan_agent_model`: the migration's historical models;
+    None means the current ones. Idempotent; returns nothing."""
     if plan_model is None:
+        # Lazy: migrations import this module, and a migration must not load
+        # the current models at import (they may not match its schema).
         from reachly.tenants.models import Plan as plan_model
         from reachly.tenants.models import PlanAgent as plan_agent_model
     for order, (code, name, steps, budget, tpm, agents, concurrent) in enumerate(PLANS):

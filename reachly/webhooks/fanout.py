@@ -28,7 +28,10 @@ from django.db import transaction
 
 from reachly.orchestration.events import subscribe_in_transaction
 from reachly.orchestration.graph import GraphError, StepSpec
-from reachly.webhooks.models import WebhookEvent
+from reachly.orchestration.models import Job
+from reachly.orchestration.services import job_start
+from reachly.tenants.models import Tenant
+from reachly.webhooks.models import WebhookEndpoint, WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +98,6 @@ def fan_out(events: list[dict[str, Any]]) -> None:
 
 
 def _schedule(wanted: list[tuple[dict[str, Any], str]]) -> None:
-    from reachly.orchestration.models import Job
-    from reachly.orchestration.services import job_start
-    from reachly.tenants.models import Tenant
-    from reachly.webhooks.models import WebhookEndpoint
-
     endpoints: dict[int, list[tuple[int, set[str]]]] = defaultdict(list)
     for ep_id, tenant_id, names in WebhookEndpoint.objects.filter(
         tenant_id__in={e["tenant"] for e, _ in wanted}, active=True

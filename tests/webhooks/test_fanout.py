@@ -146,7 +146,7 @@ def test_a_delivery_commits_or_rolls_back_with_its_event_and_needs_no_after_comm
 
 
 def test_a_failing_fan_out_never_takes_the_callers_change_down(plans, monkeypatch, caplog):
-    from reachly.orchestration import services
+    from reachly.webhooks import fanout
 
     tenant = TenantFactory()
     webhook_endpoint_create(tenant=tenant, url="https://a.example.com/h", events=["job.completed"])
@@ -155,7 +155,7 @@ def test_a_failing_fan_out_never_takes_the_callers_change_down(plans, monkeypatc
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "job_start", broken)
+    monkeypatch.setattr(fanout, "job_start", broken)
     finish(job, "succeeded")
     job.refresh_from_db()
     assert job.status == "succeeded", "the job's outcome committed"

@@ -295,6 +295,7 @@ def canonical_profile_url(url: str) -> str:
 
 
 def _sites() -> dict[str, type[Site]]:
+    # Lazy: sandbox.py subclasses Site from this module (a cycle at import).
     from agents.browser.sites.sandbox import SandboxSite
 
     return {SandboxSite.network: SandboxSite}

@@ -18,6 +18,7 @@ from string import Template
 from typing import Any
 
 from agents.llm import tokens
+from agents.llm.plan import default_graph
 from agents.llm.providers.base import Completion, Provider, ProviderError, Request
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "prompts" / "local"
@@ -59,8 +60,6 @@ def _posts(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plan(ctx: dict[str, Any]) -> dict[str, Any]:
-    from agents.llm.plan import default_graph
-
     return {
         "steps": default_graph(
             campaign=ctx["campaign"],
