@@ -13,8 +13,8 @@ import logging
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
+from reachly import limiter
 from reachly.api.authentication import TokenUser
-from reachly.orchestration import limiter
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import redis
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from reachly import limiter
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
-from reachly.orchestration import limiter
 from reachly.tenants.models import Tenant
 
 # The daily caps of a sender account, in the order the UI shows them.

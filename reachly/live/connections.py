@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from reachly.orchestration import limiter
+from reachly import limiter
 
 LEASE_SECONDS = 60.0
 RENEW_SECONDS = 20.0

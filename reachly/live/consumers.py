@@ -38,9 +38,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 
+from reachly import limiter
 from reachly.core import jsonsafe
 from reachly.live import connections, groups, selectors, tickets
-from reachly.orchestration import limiter
 from reachly.tenants.tenancy import QUERY, TenancyError
 
 GAP_WAIT_SECONDS = 0.1

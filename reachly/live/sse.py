@@ -19,8 +19,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from reachly import limiter
 from reachly.live import connections, groups, selectors
-from reachly.orchestration import limiter
 from reachly.orchestration.models import TERMINAL_JOB_STATUSES, Job
 
 KEEPALIVE_SECONDS = 15

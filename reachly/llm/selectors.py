@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
 
 from reachly.campaigns.models import Lead
 from reachly.llm.models import LLMCall
@@ -15,6 +17,36 @@ from reachly.orchestration import usage
 from reachly.orchestration.models import Job, Step, UsageCounter
 from reachly.tenants.models import Tenant
 from reachly.tenants.selectors import allocation
+
+
+def llm_usage_by_day(tenant_id: int, since: datetime, zone: ZoneInfo) -> dict[date, tuple[int, Decimal]]:
+    """Paid calls (outcome ok) since `since` (aware) per calendar day in
+    `zone`: {local date: (prompt + completion tokens, cost)}. Registered as
+    the control plane's LLM usage reader (orchestration.usage)."""
+    calls = (
+        LLMCall.objects.filter(tenant_id=tenant_id, created_at__gte=since, outcome=LLMCall.Outcome.OK)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day")
+        .annotate(p=Sum("prompt_tokens"), c=Sum("completion_tokens"), cost=Sum("cost"))
+        .order_by()
+    )
+    return {row["day"]: ((row["p"] or 0) + (row["c"] or 0), row["cost"] or Decimal("0")) for row in calls}
+
+
+def llm_usage_by_agent(tenant_id: int, start: datetime, end: datetime) -> dict[str, tuple[int, int, Decimal]]:
+    """Paid calls (outcome ok) in [start, end) per agent role:
+    {agent: (calls, prompt + completion tokens, cost)}."""
+    calls = (
+        LLMCall.objects.filter(
+            tenant_id=tenant_id, created_at__gte=start, created_at__lt=end, outcome=LLMCall.Outcome.OK
+        )
+        .values("agent")
+        .annotate(n=Count("id"), p=Sum("prompt_tokens"), c=Sum("completion_tokens"), cost=Sum("cost"))
+        .order_by()
+    )
+    return {
+        row["agent"] or "": (row["n"], (row["p"] or 0) + (row["c"] or 0), row["cost"] or Decimal("0")) for row in calls
+    }
 
 
 def llm_spent_this_month(tenant_id: int) -> Decimal:

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from agents.base import RateLimited
+from reachly import limiter
 from reachly.llm import cooldowns, selectors, services
-from reachly.orchestration import limiter, limits
+from reachly.orchestration import limits
 from reachly.orchestration.ports import StepScope
 
 

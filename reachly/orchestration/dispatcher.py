@@ -403,3 +403,9 @@ def release_deferred(tenant_id: int) -> int:
     n = transitions.unpark(tenant_id)
     signals.trigger_dispatch(registry.roles())
     return n
+
+
+def on_limits_changed(sender: object, tenant_id: int, **_kwargs: object) -> None:
+    """Receiver of tenants.signals.limits_changed (connected in
+    OrchestrationConfig.ready): the tenant's parked steps may run now."""
+    release_deferred(tenant_id)

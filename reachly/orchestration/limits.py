@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from agents import registry
-from reachly.orchestration import limiter
-from reachly.orchestration.limiter import Limit
+from reachly import limiter
+from reachly.limiter import Limit
 from reachly.orchestration.models import RateLimit
 
 

@@ -15,7 +15,6 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
-from reachly.campaigns.models import Campaign, Lead, SenderAccount
 from reachly.orchestration import progress
 from reachly.orchestration.graph import PRIORITIES
 from reachly.tenants.models import Tenant
@@ -47,7 +46,9 @@ TERMINAL_JOB_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCEL
 
 class Job(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="jobs")
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
     name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.RUNNING)
     status_reason = models.CharField(max_length=500, blank=True)
@@ -105,7 +106,12 @@ class Step(models.Model):
     priority = models.PositiveSmallIntegerField(default=5)
     status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.BLOCKED)
     sender_account = models.ForeignKey(
-        SenderAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="steps", db_index=False
+        "campaigns.SenderAccount",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="steps",
+        db_index=False,
     )
     # The dispatcher's fairness lanes: the sender account id, or 0.
     lane = models.BigIntegerField(default=0)
@@ -285,7 +291,7 @@ class RateLimit(models.Model):
     provider = models.CharField(max_length=64, blank=True)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="rate_limits")
     sender_account = models.ForeignKey(
-        SenderAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="rate_limits"
+        "campaigns.SenderAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="rate_limits"
     )
     per = models.CharField(max_length=8, choices=Per.choices, default=Per.GLOBAL)
     limit = models.PositiveIntegerField()
@@ -333,7 +339,9 @@ class Lane(models.Model):
     """
 
     # The lane number of Step.lane: the sender account's id.
-    account = models.OneToOneField(SenderAccount, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    account = models.OneToOneField(
+        "campaigns.SenderAccount", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
     # No index: the table is one small row per account, read by primary key.
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     # False while the account is paused, needs a login or is disabled.
@@ -368,13 +376,11 @@ __all__ = [
     "ACTIVE_STEP_STATUSES",
     "TERMINAL_JOB_STATUSES",
     "TERMINAL_STEP_STATUSES",
-    "Campaign",
     "Effect",
     "Event",
     "Job",
     "JobStatus",
     "Lane",
-    "Lead",
     "RateLimit",
     "SinkRecord",
     "Step",

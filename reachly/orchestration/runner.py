@@ -30,6 +30,7 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from agents import registry
 from agents.base import AgentError, InvalidGraph, LeaseLost, RateLimited, StopRequested
 from agents.ports import LeadPort, LLMPort, SenderAccountPort, WebhookPort
+from reachly import limiter
 from reachly.core import sql
 from reachly.observability import context as ops_context
 from reachly.observability import metrics
@@ -38,7 +39,6 @@ from reachly.orchestration import (
     graph,
     leases,
     lifecycle,
-    limiter,
     limits,
     ports,
     services,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
@@ -26,7 +26,6 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from agents import registry
-from reachly.campaigns.models import Campaign, SenderAccount
 from reachly.core import sql
 from reachly.orchestration import graph, signals, states, transitions, usage
 from reachly.orchestration.events import NewEvent, emit, progress, record
@@ -42,6 +41,10 @@ from reachly.orchestration.models import (
 )
 from reachly.tenants.models import Tenant
 from reachly.tenants.selectors import allocations
+
+if TYPE_CHECKING:
+    # Only a type: the control plane sits below campaigns (docs/architecture.md).
+    from reachly.campaigns.models import Campaign
 
 BULK_BATCH = 2000
 
@@ -162,7 +165,11 @@ def _check_tenant_may_run(tenant: Tenant, steps: list[StepSpec]) -> None:
         raise GraphError({"tenant": f"tenant {tenant.slug} is {tenant.status}"})
     allowed = allocations([tenant.id], {s.agent for s in steps})
     account_ids = {s.sender_account_id for s in steps if s.sender_account_id is not None}
-    own_accounts = set(SenderAccount.objects.filter(tenant=tenant, id__in=account_ids).values_list("id", flat=True))
+    # Every sender account has a lane (the accounts service keeps it), so the
+    # control plane checks ownership on its own table.
+    own_accounts = set(
+        Lane.objects.filter(tenant=tenant, account_id__in=account_ids).values_list("account_id", flat=True)
+    )
     for i, spec in enumerate(steps):
         if not allowed[(tenant.id, spec.agent)].enabled:
             errors[f"steps[{i}].agent"] = (

@@ -9,24 +9,28 @@ Reads, for the API and the web UI (what a tenant used, against its plan):
 tenant_usage(tenant)   -> {"month", "plan", "agents": [...], "totals": {...}}   (GET /usage/)
 tenant_agents(tenant)  -> [{role, enabled, max_concurrent, limits, usage...}]  (GET /agents/)
 tenant_usage_daily(tenant), tenant_usage_day(tenant, day)  per day, for the web UI's charts
+
+LLM spend per day and per agent is read from the llm app's call ledger
+through the readers it registers (provide_llm_usage, from LlmConfig.ready):
+the control plane sits below the llm app and does not import it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from agents import registry
 from reachly.core import sql
-from reachly.llm.models import LLMCall
 from reachly.orchestration.models import Event, RateLimit, UsageCounter
 from reachly.tenants.models import Tenant
 from reachly.tenants.selectors import allocations
@@ -205,6 +209,30 @@ def tenant_agents(tenant: Tenant) -> list[dict[str, Any]]:
 ACTION_STATUSES = ("invited", "messaged")
 
 
+# (tenant id, since (aware), the tenant's zone) -> {local date: (tokens, cost)}
+LLMUsageByDay = Callable[[int, datetime, ZoneInfo], dict[date, tuple[int, Decimal]]]
+# (tenant id, start, end (aware, end exclusive)) -> {agent: (calls, tokens, cost)}
+LLMUsageByAgent = Callable[[int, datetime, datetime], dict[str, tuple[int, int, Decimal]]]
+
+
+def _no_llm_by_day(_tenant_id: int, _since: datetime, _zone: ZoneInfo) -> dict[date, tuple[int, Decimal]]:
+    return {}
+
+
+def _no_llm_by_agent(_tenant_id: int, _start: datetime, _end: datetime) -> dict[str, tuple[int, int, Decimal]]:
+    return {}
+
+
+_llm_usage: tuple[LLMUsageByDay, LLMUsageByAgent] = (_no_llm_by_day, _no_llm_by_agent)
+
+
+def provide_llm_usage(*, by_day: LLMUsageByDay, by_agent: LLMUsageByAgent) -> None:
+    """Register the llm app's readers of paid calls (tokens and cost in the
+    provider's currency, outcome ok); until then LLM figures read 0."""
+    global _llm_usage
+    _llm_usage = (by_day, by_agent)
+
+
 def _zone(tenant: Tenant) -> ZoneInfo:
     try:
         return ZoneInfo(tenant.timezone or "UTC")
@@ -218,7 +246,7 @@ def tenant_usage_daily(tenant: Tenant, *, days: int = 30, today: date | None = N
     LLM tokens and cost.
 
     Steps and actions come from the event log (its (tenant, ts) index),
-    LLM figures from the paid calls (LLMCall, outcome ok): the monthly
+    LLM figures from the paid calls (the llm app's reader): the monthly
     UsageCounter has no days.
     """
     zone = _zone(tenant)
@@ -253,18 +281,11 @@ def tenant_usage_daily(tenant: Tenant, *, days: int = 30, today: date | None = N
         if (row["type"] == "step.status") == (kind in ("succeeded", "failed")):
             day[kind] += row["n"]
 
-    calls = (
-        LLMCall.objects.filter(tenant=tenant, created_at__gte=since, outcome=LLMCall.Outcome.OK)
-        .annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day")
-        .annotate(p=Sum("prompt_tokens"), c=Sum("completion_tokens"), cost=Sum("cost"))
-        .order_by()
-    )
-    for row in calls:
-        day = rows.get(row["day"])
+    for local_date, (tokens, cost) in _llm_usage[0](tenant.id, since, zone).items():
+        day = rows.get(local_date)
         if day is not None:
-            day["llm_tokens"] += (row["p"] or 0) + (row["c"] or 0)
-            day["llm_cost"] += row["cost"] or Decimal("0")
+            day["llm_tokens"] += tokens
+            day["llm_cost"] += cost
 
     return {"first": first, "last": today, "timezone": str(zone), "days": [{"date": d, **rows[d]} for d in dates]}
 
@@ -293,15 +314,9 @@ def tenant_usage_day(tenant: Tenant, day: date) -> list[dict[str, Any]]:
     )
     for row in steps:
         agent_row(row["agent"] or "?")[row["status"]] += row["n"]
-    calls = (
-        LLMCall.objects.filter(tenant=tenant, created_at__gte=start, created_at__lt=end, outcome=LLMCall.Outcome.OK)
-        .values("agent")
-        .annotate(n=Count("id"), p=Sum("prompt_tokens"), c=Sum("completion_tokens"), cost=Sum("cost"))
-        .order_by()
-    )
-    for row in calls:
-        entry = agent_row(row["agent"] or "?")
-        entry["llm_calls"] += row["n"]
-        entry["llm_tokens"] += (row["p"] or 0) + (row["c"] or 0)
-        entry["llm_cost"] += row["cost"] or Decimal("0")
+    for agent, (calls, tokens, cost) in _llm_usage[1](tenant.id, start, end).items():
+        entry = agent_row(agent or "?")
+        entry["llm_calls"] += calls
+        entry["llm_tokens"] += tokens
+        entry["llm_cost"] += cost
     return sorted(agents.values(), key=lambda r: r["agent"])

@@ -9,7 +9,6 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
-from reachly.orchestration.dispatcher import release_deferred
 from reachly.tenants import signals
 from reachly.tenants.models import ApiToken, Membership, Plan, Tenant
 
@@ -41,7 +40,7 @@ def tenant_create(*, slug: str, name: str = "", plan: str = "free", timezone_nam
 def tenant_change_plan(tenant: Tenant, plan: str) -> Tenant:
     tenant.plan = Plan.objects.get(code=plan)
     tenant.save(update_fields=["plan"])
-    transaction.on_commit(lambda: release_deferred(tenant.id))
+    transaction.on_commit(lambda: signals.limits_changed.send(sender=Tenant, tenant_id=tenant.id))
     return tenant
 
 

@@ -30,7 +30,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from reachly.orchestration import limiter
+from reachly import limiter
 
 log = logging.getLogger(__name__)
 

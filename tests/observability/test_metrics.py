@@ -58,7 +58,7 @@ def test_the_worker_exporter_shows_steps_started_finished_and_their_durations(wo
 
 
 def test_limiter_denials_are_counted_per_scope_without_ids(redis_client):
-    from reachly.orchestration import limiter
+    from reachly import limiter
 
     before = metrics.LIMITER_DENIALS.labels("account:invite")._value.get()
     lim = limiter.window("account:41:invite", 1, "minute")

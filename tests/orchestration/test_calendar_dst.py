@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 from zoneinfo import ZoneInfo
 
-from reachly.orchestration.limiter import calendar_day
+from reachly.limiter import calendar_day
 from reachly.orchestration.limits import outside_working_hours
 
 BERLIN = "Europe/Berlin"

@@ -10,8 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from reachly import limiter
 from reachly.campaigns.models import SenderAccount
-from reachly.orchestration import limiter
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.services import job_start
 from tests.factories import SenderAccountFactory

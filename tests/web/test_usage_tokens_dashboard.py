@@ -11,9 +11,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from reachly import limiter
 from reachly.llm.models import LLMCall
 from reachly.llm.services import llm_call_record
-from reachly.orchestration import limiter
 from reachly.orchestration.graph import StepSpec
 from reachly.orchestration.models import Event, Job, Step
 from reachly.orchestration.services import job_start

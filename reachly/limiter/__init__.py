@@ -1,7 +1,7 @@
 """The global limiter: every limit holds across all workers and machines.
 
 Celery's `rate_limit` is per worker process (4 workers with '10/s' run 40/s);
-these limits live in Redis and are decided by one Lua script (lua/limiter.lua)
+these limits live in Redis and are decided by one Lua script (limiter.lua beside this module)
 in one round trip, over all the limits that apply at once: per agent, tenant,
 tenant x agent, sender account and LLM provider.
 
@@ -25,7 +25,7 @@ from redis.commands.core import Script
 from reachly.core import redis as rds
 from reachly.observability import metrics
 
-_SCRIPT_SOURCE = (Path(__file__).parent / "lua" / "limiter.lua").read_text()
+_SCRIPT_SOURCE = (Path(__file__).parent / "limiter.lua").read_text()
 
 PERIOD_MS = {"second": 1_000, "minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
 

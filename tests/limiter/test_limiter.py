@@ -3,7 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from reachly.orchestration import limiter
+from reachly import limiter
 
 
 def test_a_sliding_window_allows_exactly_the_limit_then_says_when_to_come_back():
