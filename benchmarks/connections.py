@@ -2,7 +2,7 @@
 
 The stack of the Procfile, with its defaults: uvicorn with 2 web processes
 (each its psycopg pool of DB_WEB_POOL_MAX), the control worker (prefork
--c 2) with beat embedded as the benchmarks run it, the general worker
+-c 2), the general worker
 (threads -c 16, which serves the test agent), the browser worker (prefork
 -c 2, idle here) and a standalone beat. Each process names its connections
 by kind (settings.py, reachly/celery.py: `reachly-web`,
@@ -13,7 +13,9 @@ the peak per kind over a phase:
 * idle: everything started and warmed up, nothing to do (3 s);
 * API: 200 concurrent `GET /api/v1/agents/` (httpx, asyncio, real token),
   5 rounds;
-* jobs: 500 one-step jobs of the test agent (0.1 s each) running at once.
+* jobs: 500 one-step jobs of the test agent (0.1 s each) created at once,
+  in flight together (the general worker runs 16 at a time, the rest queued
+  in PostgreSQL and dispatched as slots free up).
 
     python benchmarks/connections.py
 
@@ -168,7 +170,7 @@ def main() -> None:
 
         sampler = Sampler(bench.db_name, os.getpid())
         procs = bench.procs
-        procs.worker("control", name="control", beat=True, concurrency=2)  # as the other benchmarks run it
+        procs.worker("control", name="control", concurrency=2)  # beat apart, as in the Procfile
         procs.worker(_queues("general"), name="general", pool="threads", concurrency=GENERAL_THREADS)
         procs.worker(_queues("browser"), name="browser", concurrency=2)
         procs.spawn("beat", [sys.executable, "-m", "celery", "-A", "reachly", "beat", "-s", str(bench.tmp / "beat")])
@@ -210,7 +212,7 @@ def main() -> None:
         # Every kind the stack runs, holding connections or not, then any other name seen.
         started = [f"reachly-{k}" for k in ("web", "worker-control", "worker-general", "worker-browser", "beat")]
         kinds = started + sorted({k for peaks in sampler.peaks.values() for k in peaks} - set(started))
-        phases = [("idle", "idle"), ("api", f"{REQUESTS} concurrent API requests"), ("jobs", f"{JOBS} running jobs")]
+        phases = [("idle", "idle"), ("api", f"{REQUESTS} concurrent API requests"), ("jobs", f"{JOBS} jobs in flight")]
         print("PostgreSQL connections per process kind (peak over each phase; processes holding them in brackets):")
         print(f"  {'kind':<26}" + "".join(f"{label:>22}" for label in ("idle", "API", "jobs")))
         for kind in kinds:
