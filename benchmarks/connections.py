@@ -123,22 +123,23 @@ def _token(tenant) -> str:
     return key
 
 
-async def _requests(url: str, key: str) -> tuple[list[float], dict[int, int]]:
+async def _requests(url: str, key: str) -> tuple[list[float], dict[str, int]]:
     """ROUNDS rounds of REQUESTS concurrent GETs; returns the latencies (s)
-    and the count per status code (0 for a transport error)."""
+    and the count per status code ("200", or the exception's class name for
+    a transport error)."""
     import httpx
 
     latencies: list[float] = []
-    statuses: dict[int, int] = defaultdict(int)
+    statuses: dict[str, int] = defaultdict(int)
     limits = httpx.Limits(max_connections=REQUESTS, max_keepalive_connections=REQUESTS)
     async with httpx.AsyncClient(timeout=60, limits=limits, headers={"Authorization": f"Token {key}"}) as client:
 
         async def one() -> None:
             start = time.perf_counter()
             try:
-                status = (await client.get(url)).status_code
-            except httpx.HTTPError:
-                status = 0
+                status = str((await client.get(url)).status_code)
+            except httpx.HTTPError as exc:
+                status = f"{type(exc).__name__}: {exc}"[:120]
             latencies.append(time.perf_counter() - start)
             statuses[status] += 1
 
@@ -223,7 +224,7 @@ def main() -> None:
                 cells.append(f"{n} ({p} proc)")
             print(f"  {kind:<26}" + "".join(f"{c:>22}" for c in cells))
         print(f"  {'total (peak)':<26}" + "".join(f"{sampler.peak_totals[p]:>22}" for p, _ in phases))
-        ok = statuses.get(200, 0)
+        ok = statuses.get("200", 0)
         print(
             f"  API: {ok}/{sum(statuses.values())} answered 200 {dict(sorted(statuses.items()))},"
             f" {len(latencies) / api_seconds:.0f} requests/s, p50 {percentile(latencies, 50) * 1000:.0f} ms,"
