@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 from agents.registry import all_queues
 from reachly.observability import celery_hooks
@@ -46,6 +46,36 @@ def _setup_periodic_tasks(sender: Celery, **_kwargs) -> None:
             "options": {"queue": "control", "expires": settings.REACHLY_RECONCILER_TICK * 2},
         },
     }
+
+
+# ---------------------------------------------------------------------------
+# Connections named by process kind in pg_stat_activity (settings.py): the
+# worker by its node name (`-n control@%h` -> "reachly-worker-control"), a
+# standalone beat "reachly-beat". Both signals come before any connection.
+# ---------------------------------------------------------------------------
+def name_connections(kind: str) -> bool:
+    """Name this process's PostgreSQL connections "reachly-<kind>" (cut to
+    PostgreSQL's 63 bytes), unless they already carry a name other than the
+    unnamed default "reachly" (DB_APPLICATION_NAME, REACHLY_PROCESS, or a
+    worker that embeds beat). Affects connections opened afterwards; returns
+    whether the name was set."""
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].setdefault("OPTIONS", {})
+    if "DB_APPLICATION_NAME" in os.environ or options.get("application_name", "reachly") != "reachly":
+        return False
+    options["application_name"] = f"reachly-{kind}"[:63]
+    return True
+
+
+@signals.celeryd_init.connect
+def _name_worker_connections(sender: str, **_kwargs) -> None:
+    name_connections("worker-" + str(sender).split("@", 1)[0])
+
+
+@signals.beat_init.connect
+def _name_beat_connections(**_kwargs) -> None:
+    name_connections("beat")
 
 
 # ---------------------------------------------------------------------------

@@ -144,7 +144,11 @@ REACHLY_PROCESS = env.str("REACHLY_PROCESS", default="")
 REACHLY_LIVE_CONNECTIONS_PER_PRINCIPAL = env.int("REACHLY_LIVE_CONNECTIONS_PER_PRINCIPAL", default=20)
 REACHLY_LIVE_CONNECTIONS_PER_TENANT = env.int("REACHLY_LIVE_CONNECTIONS_PER_TENANT", default=200)
 REACHLY_TENANT_PENDING_STEPS_MAX = env.int("REACHLY_TENANT_PENDING_STEPS_MAX", default=300_000)
-DB_WEB_POOL_MAX = env.int("DB_WEB_POOL_MAX", default=8)
+# 4: a web process runs Python on one core at a time (the GIL), so more
+# connections only wait; 200 concurrent requests on 2 web processes answered
+# as fast with 4 each as with 8 (37 vs 31 requests/s, p99 6.7 vs 6.9 s,
+# benchmarks/connections.py), and 2 x 4 keeps the stack's total within 30.
+DB_WEB_POOL_MAX = env.int("DB_WEB_POOL_MAX", default=4)
 if REACHLY_PROCESS == "web" and not env.bool("DB_PGBOUNCER", default=False):
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool requires it
     DATABASES["default"]["OPTIONS"]["pool"] = {
@@ -159,7 +163,16 @@ DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool(
 )
 if DATABASES["default"]["OPTIONS"]["server_side_binding"]:
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DB_PREPARE_THRESHOLD", default=5)
-DATABASES["default"]["OPTIONS"].setdefault("application_name", env.str("DB_APPLICATION_NAME", default="reachly"))
+# Who holds each connection, in pg_stat_activity: "reachly-<process kind>", so
+# the connection budget per kind can be read off the server (benchmarks/
+# connections.py). The web process is named here (REACHLY_PROCESS=web); Celery
+# workers ("reachly-worker-<node name>", e.g. worker-control) and beat
+# ("reachly-beat") are named when they start (reachly/celery.py), since one
+# settings module serves them all. DB_APPLICATION_NAME overrides every name.
+DATABASES["default"]["OPTIONS"].setdefault(
+    "application_name",
+    env.str("DB_APPLICATION_NAME", default=f"reachly-{REACHLY_PROCESS}" if REACHLY_PROCESS else "reachly"),
+)
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_reachly")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -67,3 +67,50 @@ def test_a_variable_that_is_not_a_secret_is_never_read_from_a_file(tmp_path):
     assert values(REACHLY_BASE_URL="http://env.example", REACHLY_BASE_URL_FILE=str(path))["base_url"] == (
         "http://env.example"
     )
+
+
+NAME = "import reachly.settings as s; print(s.DATABASES['default']['OPTIONS']['application_name'])"
+
+
+def _application_name(**env: str) -> str:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("REACHLY_", "DB_APPLICATION_NAME"))}
+    done = subprocess.run(
+        [sys.executable, "-c", NAME], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_connections_are_named_by_process_kind_unless_named_explicitly():
+    assert _application_name() == "reachly"
+    assert _application_name(REACHLY_PROCESS="web") == "reachly-web"
+    assert _application_name(REACHLY_PROCESS="web", DB_APPLICATION_NAME="mine") == "mine"
+
+
+def _unnamed(monkeypatch) -> dict:
+    """The real OPTIONS, as an unnamed process has them (restored after the test)."""
+    from django.conf import settings
+
+    options = settings.DATABASES["default"]["OPTIONS"]
+    monkeypatch.setitem(options, "application_name", "reachly")
+    return options
+
+
+def test_a_worker_names_its_connections_by_node_name_and_beat_never_renames_a_worker(monkeypatch):
+    from reachly.celery import name_connections
+
+    monkeypatch.delenv("DB_APPLICATION_NAME", raising=False)
+    options = _unnamed(monkeypatch)
+    assert name_connections("worker-control")
+    assert options["application_name"] == "reachly-worker-control"
+    assert not name_connections("beat")  # beat embedded in that worker (-B)
+    assert options["application_name"] == "reachly-worker-control"
+
+
+def test_an_explicit_name_is_kept_by_workers(monkeypatch):
+    from reachly.celery import name_connections
+
+    monkeypatch.setenv("DB_APPLICATION_NAME", "reachly")
+    options = _unnamed(monkeypatch)
+    assert not name_connections("worker-general")
+    assert options["application_name"] == "reachly"

@@ -2,7 +2,8 @@
 
 * Every operation documents its error answers with the one error body
   (401, 403 and 429 everywhere; 404 on paths with an id; 400 where input is
-  read; 409/413 where views say so), so clients and schemathesis know them.
+  read; 409/413 where views say so), so clients and schemathesis know them;
+  a 429 with its Retry-After header.
 * The token scheme: `Authorization: Token <key>`.
 """
 
@@ -36,6 +37,12 @@ ERROR_DESCRIPTIONS = {
     "429": "Too many requests for this token; see Retry-After.",
 }
 
+RETRY_AFTER_HEADER = {
+    "description": "Seconds until a request may succeed again (at least 1).",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+
 
 class AutoSchema(_AutoSchema):
     def _resolve_path_parameters(self, variables):
@@ -66,6 +73,10 @@ class AutoSchema(_AutoSchema):
                 response = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                 response["description"] = ERROR_DESCRIPTIONS[code]
                 responses[code] = response
+        if "429" in responses:
+            # Every 429 says when to come back (api/errors.py, api/live.py),
+            # so clients and schemathesis may rely on the header.
+            responses["429"].setdefault("headers", {})["Retry-After"] = RETRY_AFTER_HEADER
         return responses
 
 
