@@ -497,6 +497,10 @@ REST_FRAMEWORK = {
 # Requests per token (or per signed-in user, or per address) and period,
 # counted by the global limiter in Redis, so the rate holds across web processes.
 REACHLY_API_THROTTLE_RATE = env.str("REACHLY_API_THROTTLE_RATE", default="1200/min")
+# Requests with an unknown, revoked or malformed API token per client
+# address; past it every token request from that address answers 429 until
+# the window slides (reachly/api/authentication.py). Empty: unlimited.
+REACHLY_API_INVALID_TOKEN_RATE = env.str("REACHLY_API_INVALID_TOKEN_RATE", default="30/min")
 # Failed sign-ins (reachly/tenants/signin.py), counted by the same global
 # limiter: refused per user name and address, and per address; past the
 # per-name figure a name is slowed (one check per REACHLY_LOGIN_SLOW_SECONDS),

@@ -9,6 +9,8 @@ GET /jobs/{id}/stream  the Server-Sent Events fallback: this DRF view is its
 
 from __future__ import annotations
 
+import re
+
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -20,6 +22,7 @@ from rest_framework.views import APIView
 from reachly.api.base import acting_user
 from reachly.api.errors import body as error_body
 from reachly.api.permissions import TenantReader
+from reachly.api.schema import ErrorSerializer
 from reachly.api.tenancy import acting_tenant
 from reachly.live import connections, selectors, sse, tickets
 from reachly.tenants.models import ApiToken
@@ -71,12 +74,38 @@ SSE_EVENT_SCHEMA = {
 }
 
 
+# A job event's sequence number is a bigint; the API's ids stop at 18 digits
+# too (api/schema.py), so a larger position is a 400, not a database error.
+MAX_SEQ = 10**18 - 1
+SEQ_SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX_SEQ}
+_WHOLE = re.compile(r"[0-9]{1,18}")
+
+
+def stream_position(query: str | None, last_event_id: str | None) -> int:
+    """Where a stream resumes: the sequence number the client has seen.
+
+    `query` is the `after_seq` query parameter, `last_event_id` the
+    `Last-Event-ID` header (what EventSource sends when it reconnects, the
+    `id` of the last event it got); either may be missing or empty. Both
+    given: the larger, since a reconnecting EventSource keeps its original
+    URL (`?after_seq=` of the first request) and sends the newer
+    Last-Event-ID with it; the smaller would replay events twice.
+    Returns 0 when neither is given. Raises ValidationError (a 400) naming
+    the parameter that is not a whole number from 0 to MAX_SEQ.
+    """
+    position = 0
+    for name, raw in (("after_seq", query), ("Last-Event-ID", last_event_id)):
+        if raw is None or raw.strip() == "":
+            continue
+        if not _WHOLE.fullmatch(raw.strip()):
+            raise ValidationError({name: [f"must be a whole number from 0 to {MAX_SEQ}"]})
+        position = max(position, int(raw))
+    return position
+
+
 class JobStream(APIView):
     """GET /api/v1/jobs/{id}/stream: the API's authentication, throttle,
     tenancy rule and error body, then reachly.live.sse streams."""
-
-    # Besides 401/403/404/429, which every operation documents (api/schema.py).
-    error_statuses = ("400",)
 
     permission_classes = [TenantReader]  # a read: viewers may follow a job
     content_negotiation_class = JSONErrors
@@ -93,14 +122,39 @@ class JobStream(APIView):
         operation_id="jobs_stream",
         tags=["live"],
         summary="A job's events as Server-Sent Events (for clients without WebSocket)",
-        description="Replays the job's events after `after_seq` (or the `Last-Event-ID` header), then "
-        "streams live ones, each once, in sequence order; ends after the job's final status, or after "
-        "REACHLY_SSE_MAX_SECONDS (EventSource then reconnects with Last-Event-ID and misses nothing). "
-        "A 429 is the API's request rate or the cap on open live connections.",
-        parameters=[OpenApiParameter("after_seq", int, OpenApiParameter.QUERY, required=False)],
+        description="Replays the job's events after `after_seq` or the `Last-Event-ID` header (the larger "
+        "when both are sent), then streams live ones, each once, in sequence order; ends after the job's "
+        "final status, or after REACHLY_SSE_MAX_SECONDS (EventSource then reconnects with Last-Event-ID "
+        "and misses nothing). A 429 is the API's request rate or the cap on open live connections.",
+        parameters=[
+            OpenApiParameter(
+                "after_seq",
+                SEQ_SCHEMA,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="Replay the events with a larger sequence number (0, the default: all).",
+            ),
+            OpenApiParameter(
+                "Last-Event-ID",
+                SEQ_SCHEMA,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="The `id` of the last event received; EventSource sends it when it reconnects.",
+            ),
+        ],
         responses={
             # `schema` describes one event of the stream (OpenAPI 3.0/3.1).
             (200, "text/event-stream"): OpenApiResponse(SSE_EVENT_SCHEMA, description="An event stream."),
+            (400, "application/json"): OpenApiResponse(
+                ErrorSerializer,
+                description="`after_seq` or `Last-Event-ID` is not a whole number from 0 to 10^18-1; "
+                "`details` names it.",
+            ),
+            (429, "application/json"): OpenApiResponse(
+                ErrorSerializer,
+                description="Too many requests for this token, or too many open live connections "
+                "(REACHLY_LIVE_CONNECTIONS_PER_PRINCIPAL, REACHLY_LIVE_CONNECTIONS_PER_TENANT); see Retry-After.",
+            ),
         },
     )
     def get(self, request, pk: str):
@@ -108,10 +162,7 @@ class JobStream(APIView):
         job = selectors.job_of_tenant(int(pk), tenant.pk)
         if job is None:
             raise NotFound("no such job")
-        try:
-            after = int(request.query_params.get("after_seq") or request.headers.get("Last-Event-ID") or 0)
-        except ValueError:
-            raise ValidationError({"after_seq": ["must be an integer"]}) from None
+        after = stream_position(request.query_params.get("after_seq"), request.headers.get("Last-Event-ID"))
         token = request.auth if isinstance(request.auth, ApiToken) else None
         principal = f"token:{token.pk}" if token is not None else f"user:{request.user.pk}"
         lease = connections.open_lease(tenant_id=job.tenant_id, principal=principal)

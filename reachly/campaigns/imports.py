@@ -17,8 +17,9 @@
    with common aliases (ALIASES); every other column is kept per lead in
    `custom_fields`, under its own header. A second column for one field, a
    repeated name (kept as `Name (2)`) or an unnamed one is a warning.
-4. Rows, streamed: each is validated (profile URL required and
-   canonicalised by the network's site module, see normalize_profile_url;
+4. Rows, streamed: each is validated (profile URL required, on the
+   network of the campaign's sender accounts, and canonicalised by that
+   network's site module, see normalize_profile_url;
    e-mail, lengths; "Last, First" full names split right); a bad row is
    rejected with `{row, field, message}` and the others go on, including a
    row whose quote is never closed (to the end of the file, or across a
@@ -47,7 +48,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -58,7 +59,7 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from agents.browser.sites import canonical_profile_url
+from agents.browser.sites import network_profile_url
 from reachly.campaigns.errors import Conflict, Invalid, TooManyRows
 from reachly.campaigns.models import Campaign, Lead
 
@@ -164,7 +165,7 @@ class ImportResult:
 # ---------------------------------------------------------------------------
 
 
-def normalize_profile_url(raw: str) -> str:
+def normalize_profile_url(raw: str, networks: Collection[str] = ()) -> str:
     """A profile URL as typed → its canonical spelling (what de-duplication compares).
 
     `HTTP://WWW.Example.com//in/Ada/?utm=x#top` → `https://example.com/in/Ada`.
@@ -173,8 +174,17 @@ def normalize_profile_url(raw: str) -> str:
     sandbox's base origin and `/in/<handle>`), and any other host gets
     agents.browser.sites.generic_profile_url (https, no `www.`, no query,
     fragment, doubled or trailing slash, unreserved percent-encodings
-    decoded). Raises ValueError saying why: empty, spaces, not http(s),
-    credentials, no host, or no profile path.
+    decoded).
+
+    `networks` (campaign_networks: the networks of the campaign's sender
+    accounts) limits the URL to those networks' site modules: a profile
+    no account of the campaign could open is refused, naming the
+    networks expected. Empty (no accounts yet): any registered site, or
+    another public host, but never a loopback, private or link-local
+    address or localhost (agents.browser.sites.network_profile_url).
+
+    Raises ValueError saying why: empty, spaces, not http(s), credentials,
+    no host, no profile path, or not on the expected network(s).
     """
     value = raw.strip()
     if not value:
@@ -185,7 +195,14 @@ def normalize_profile_url(raw: str) -> str:
         value = "https://" + value
     if value.split("://", 1)[0].lower() not in ("http", "https"):
         raise ValueError("must be an http or https URL")
-    return canonical_profile_url(value)
+    return network_profile_url(value, networks)
+
+
+def campaign_networks(campaign: Campaign) -> frozenset[str]:
+    """The networks (names, e.g. `{"sandbox"}`) of `campaign`'s sender
+    accounts: the ones a lead's profile URL must be on, since only those
+    accounts work the campaign (campaigns.jobs). Empty when it has none."""
+    return frozenset(campaign.sender_accounts.values_list("network", flat=True))
 
 
 def split_full_name(full: str) -> tuple[str, str]:
@@ -220,8 +237,9 @@ class _RowRejected(Exception):
         self.message = message
 
 
-def _clean(known: dict[str, Any], custom: dict[str, Any]) -> tuple[str, ...]:
-    """Validate one lead; the row for COPY, or _RowRejected."""
+def _clean(known: dict[str, Any], custom: dict[str, Any], networks: Collection[str] = ()) -> tuple[str, ...]:
+    """Validate one lead (its profile URL on one of `networks`, see
+    normalize_profile_url); the row for COPY, or _RowRejected."""
     values: dict[str, str] = {}
     for name in FIELDS:
         raw = known.get(name)
@@ -233,7 +251,7 @@ def _clean(known: dict[str, Any], custom: dict[str, Any]) -> tuple[str, ...]:
             raise _RowRejected(name, "must be text")
         values[name] = text
     try:
-        values["profile_url"] = normalize_profile_url(values["profile_url"])
+        values["profile_url"] = normalize_profile_url(values["profile_url"], networks)
     except ValueError as exc:
         raise _RowRejected("profile_url", str(exc)) from None
     email = values["email"]
@@ -286,9 +304,12 @@ _COLUMNS = (
 Row = tuple[int, "dict[str, Any] | _RowRejected", dict[str, Any]]
 
 
-def _checked(rows: Iterable[Row], result: ImportResult, existing: set[str]) -> Iterator[tuple[str, ...]]:
-    """Validate and de-duplicate `(row number, known, custom)` rows; yield
-    the ones to write (as COPY rows) and count the others in `result`."""
+def _checked(
+    rows: Iterable[Row], result: ImportResult, existing: set[str], networks: Collection[str]
+) -> Iterator[tuple[str, ...]]:
+    """Validate and de-duplicate `(row number, known, custom)` rows, profile
+    URLs on `networks` (campaign_networks); yield the ones to write (as
+    COPY rows) and count the others in `result`."""
     max_rows = settings.REACHLY_IMPORT_MAX_ROWS
     seen: dict[str, int] = {}
     for number, known, custom in rows:
@@ -302,7 +323,7 @@ def _checked(rows: Iterable[Row], result: ImportResult, existing: set[str]) -> I
         try:
             if isinstance(known, _RowRejected):
                 raise known
-            row = _clean(known, custom)
+            row = _clean(known, custom, networks)
         except _RowRejected as bad:
             result.rejected += 1
             result.error(number, bad.field, bad.message)
@@ -328,8 +349,9 @@ def _load(campaign: Campaign, rows: Iterable[Row], result: ImportResult) -> None
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, campaign.pk])
             existing = set(Lead.objects.filter(campaign=campaign).values_list("profile_url", flat=True))
+            networks = campaign_networks(campaign)
             with cursor.cursor.copy(f"COPY campaigns_lead ({_COLUMNS}) FROM STDIN") as copy:
-                for row in _checked(rows, result, existing):
+                for row in _checked(rows, result, existing, networks):
                     copy.write_row(row + constants)
                     result.created += 1
     except IntegrityError:
@@ -712,7 +734,7 @@ def lead_import_preview(*, campaign: Campaign, file: IO[bytes], sample: int = 10
                 yield item
 
         existing = set(Lead.objects.filter(campaign=campaign).values_list("profile_url", flat=True))
-        for _row in _checked(tap(source.rows), result, existing):
+        for _row in _checked(tap(source.rows), result, existing, campaign_networks(campaign)):
             result.created += 1
         header, known_cols = source.header, source.known
     errors: dict[int, str] = {}

@@ -47,7 +47,7 @@ def _persona(slug: str, username: str) -> Persona:
 @pytest.fixture(autouse=True)
 def _generous_throttle():
     """Tests that are not about throttling never hit it."""
-    with override_settings(REACHLY_API_THROTTLE_RATE="100000/min"):
+    with override_settings(REACHLY_API_THROTTLE_RATE="100000/min", REACHLY_API_INVALID_TOKEN_RATE="100000/min"):
         yield
 
 

@@ -138,3 +138,24 @@ def test_a_viewer_may_get_a_live_ticket_since_a_socket_only_reads(bob):
     response = bob.post("/api/v1/live/ticket", HTTP_X_CSRFTOKEN=bob.cookies["csrftoken"].value)
     assert response.status_code == 201, response.content
     assert response.json()["ticket"]
+
+
+def test_invalid_tokens_are_throttled_per_address_apart_from_valid_tokens_own_rate(alice, charlie):
+    """Issue 11: invalid tokens were never throttled."""
+    stranger = APIClient(REMOTE_ADDR="203.0.113.7")
+    with override_settings(REACHLY_API_INVALID_TOKEN_RATE="3/min", REACHLY_API_THROTTLE_RATE="5/min"):
+        for key in ("nope", "also-wrong", "a b"):  # unknown keys, then a malformed header
+            stranger.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+            assert stranger.get("/api/v1/usage/").status_code == 401
+        stranger.credentials(HTTP_AUTHORIZATION="Token nope")
+        response = stranger.get("/api/v1/usage/")
+        assert response.status_code == 429, response.content
+        assert error(response)["code"] == "throttled"
+        assert int(response["Retry-After"]) >= 1 and error(response)["details"]["retry_after"] >= 1
+        # Before the lookup: a right key from that address learns nothing either.
+        stranger.credentials(HTTP_AUTHORIZATION=f"Token {charlie.key}")
+        assert stranger.get("/api/v1/usage/").status_code == 429
+        # Another address, and its valid token's own budget, are untouched.
+        for _ in range(5):
+            assert alice.client.get("/api/v1/usage/").status_code == 200
+        assert alice.client.get("/api/v1/usage/").status_code == 429  # its own rate, 5/min

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 
 from reachly.campaigns.accounts import sender_account_create
 from reachly.campaigns.imports import lead_import_rows
@@ -36,7 +37,9 @@ def test_it_creates_lists_shows_updates_and_deletes_a_campaign(alice):
     assert body["schedule_start"] == "08:30:00" and body["settings"] == {"note_template": "Hi {first_name}"}
     campaign_id = body["id"]
 
-    lead_import_rows(campaign=Campaign.objects.get(pk=campaign_id), rows=[{"url": "https://s.test/in/1"}])
+    # The campaign's account is on the sandbox: its leads must be sandbox profiles.
+    sandbox_lead = f"{settings.REACHLY_SANDBOX_URL}in/1"
+    lead_import_rows(campaign=Campaign.objects.get(pk=campaign_id), rows=[{"url": sandbox_lead}])
     assert alice.client.get(f"{URL}{campaign_id}/").json()["lead_count"] == 1
     assert [c["id"] for c in alice.client.get(URL).json()["results"]] == [campaign_id]
 

@@ -9,8 +9,11 @@ from django.urls import reverse
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
+from reachly.api.live import stream_position
+from reachly.orchestration.services import job_start
 from tests.api.conftest import error
 from tests.api.test_isolation import api_patterns, methods_of
+from tests.factories import test_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +134,46 @@ def test_the_schema_says_what_the_server_accepts_and_returns():
     # A lead without an e-mail address has "" (not a `format: email` string).
     email = components["LeadOutput"]["properties"]["email"]
     assert email.get("format") is None and {"maxLength": 0} in email["anyOf"]
+
+
+def test_the_event_streams_schema_declares_its_positions_bounds_and_its_400_and_429():
+    """Issue 11: `after_seq` had no minimum, Last-Event-ID was not said, and
+    the 400/429 the stream answers were not declared with the error body."""
+    schema = json.loads(APIClient().get("/api/schema/?format=json").content)
+    operation = schema["paths"]["/api/v1/jobs/{id}/stream"]["get"]
+    parameters = {(p["in"], p["name"]): p for p in operation["parameters"]}
+    for where, name in [("query", "after_seq"), ("header", "Last-Event-ID")]:
+        assert parameters[(where, name)]["schema"] == {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
+        assert not parameters[(where, name)].get("required")
+    for code in ("400", "429"):
+        body = operation["responses"][code]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/Error"}, code
+    assert "live connections" in operation["responses"]["429"]["description"]
+    assert list(operation["responses"]["200"]["content"]) == ["text/event-stream"]
+
+
+@pytest.mark.parametrize(
+    ("query", "header", "field"),
+    [
+        ("after_seq=-1", None, "after_seq"),
+        ("after_seq=abc", None, "after_seq"),
+        ("after_seq=1e3", None, "after_seq"),
+        (f"after_seq={10**18}", None, "after_seq"),  # past the bigint's range the schema allows
+        ("", "-5", "Last-Event-ID"),
+        ("after_seq=3", "x", "Last-Event-ID"),
+    ],
+)
+def test_a_bad_stream_position_is_a_400_naming_it_as_the_schema_says(alice, query, header, field):
+    job = job_start(tenant=alice.tenant, steps=test_steps(1))
+    extra = {"HTTP_LAST_EVENT_ID": header} if header is not None else {}
+    response = alice.client.get(f"/api/v1/jobs/{job.pk}/stream?{query}", **extra)
+    assert response.status_code == 400, response.content
+    assert field in error(response)["details"]
+
+
+def test_a_stream_resumes_after_the_larger_of_after_seq_and_last_event_id():
+    """A reconnecting EventSource keeps its first URL's `after_seq` and sends
+    the newer Last-Event-ID: the larger wins, or events would come twice."""
+    assert stream_position(None, None) == 0 and stream_position("", " ") == 0
+    assert stream_position("3", None) == 3 and stream_position(None, "7") == 7
+    assert stream_position("3", "7") == 7 and stream_position("9", "7") == 9

@@ -8,8 +8,11 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
+from reachly.campaigns.accounts import sender_account_create
+from reachly.campaigns.imports import lead_import_preview
 from reachly.campaigns.models import Lead
 from reachly.campaigns.services import campaign_create
 from tests.api.conftest import error
@@ -234,3 +237,50 @@ def test_imported_leads_are_listed_with_status_filters_and_cursor_pages(alice, c
     assert future.json()["results"] == []
     bad_date = alice.client.get(f"/api/v1/campaigns/{campaign.pk}/leads/?created_before=yesterday")
     assert bad_date.status_code == 400 and "created_before" in error(bad_date)["details"]
+
+
+# -- the network check (issue 11): a lead's URL is a profile an account can open --
+
+NOT_PROFILES = ["http://127.0.0.1/in/x", "http://169.254.169.254/latest/meta-data", "http://localhost/in/x"]
+
+
+@pytest.fixture
+def sandbox_campaign(alice):
+    account = sender_account_create(tenant=alice.tenant, name="S", login="s@example.com", network="sandbox")
+    return campaign_create(tenant=alice.tenant, name="On the sandbox", sender_accounts=[account])
+
+
+@pytest.mark.parametrize("with_account", [False, True], ids=["no-accounts", "sandbox-account"])
+@pytest.mark.parametrize("url", NOT_PROFILES)
+def test_loopback_link_local_and_localhost_urls_are_row_errors_on_profile_url(
+    alice, campaign, sandbox_campaign, url, with_account
+):
+    target = sandbox_campaign if with_account else campaign
+    good = f"{settings.REACHLY_SANDBOX_URL}in/ava"
+    response = alice.client.post(
+        f"/api/v1/campaigns/{target.pk}/leads/import", [{"profile_url": url}, {"profile_url": good}], format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["created"], body["rejected"]) == (1, 1)
+    [row_error] = body["errors"]
+    assert row_error["row"] == 0 and row_error["field"] == "profile_url"
+    assert "sandbox" in row_error["message"]  # says which network is expected
+    assert set(leads(target)) == {good}
+
+
+def test_a_profile_of_another_network_is_refused_naming_the_expected_one(alice, sandbox_campaign):
+    csv = f"profile_url\nhttps://linkedin.com/in/jane-doe\n{settings.REACHLY_SANDBOX_URL}in/ava/?utm=x\n".encode()
+    body = upload(alice, sandbox_campaign, csv).json()
+    assert (body["created"], body["rejected"]) == (1, 1)
+    [row_error] = body["errors"]
+    assert row_error["row"] == 2 and row_error["field"] == "profile_url"
+    assert "sandbox" in row_error["message"] and settings.REACHLY_SANDBOX_URL.rstrip("/") in row_error["message"]
+    assert set(leads(sandbox_campaign)) == {f"{settings.REACHLY_SANDBOX_URL}in/ava"}
+
+
+def test_the_preview_applies_the_network_check_too(alice, sandbox_campaign):
+    f = io.BytesIO(b"url\nhttps://linkedin.com/in/jane-doe\n")
+    f.name = "leads.csv"
+    preview = lead_import_preview(campaign=sandbox_campaign, file=f)
+    assert preview.result.created == 0 and preview.result.errors[0]["field"] == "profile_url"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from reachly.campaigns.accounts import sender_account_create
 from reachly.campaigns.imports import lead_import_rows
 from reachly.campaigns.models import Campaign, Lead, SenderAccount
@@ -40,7 +42,7 @@ class World:
 def build_world(tenant: Tenant) -> World:
     account = sender_account_create(tenant=tenant, name="Main", login=f"main@{tenant.slug}.test", password="s3cret")
     campaign = campaign_create(tenant=tenant, name="Spring outreach", sender_accounts=[account])
-    lead_import_rows(campaign=campaign, rows=[{"profile_url": f"https://sandbox.test/in/{tenant.slug}-lead"}])
+    lead_import_rows(campaign=campaign, rows=[{"profile_url": f"{settings.REACHLY_SANDBOX_URL}in/{tenant.slug}-lead"}])
     job = job_start(
         tenant=tenant,
         campaign=campaign,

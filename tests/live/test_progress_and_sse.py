@@ -128,3 +128,39 @@ async def test_an_sse_stream_past_the_tokens_cap_is_a_429_with_retry_after(setti
         await sync_to_async(connections.close_lease)(held)
     assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
     assert response.json()["error"]["code"] == "throttled"
+
+
+def _other_backends() -> int:
+    """PostgreSQL connections to this test database but this one (the test
+    database is the session's own, test_reachly_<pid>)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+async def test_an_idle_sse_stream_holds_no_database_connection(settings):
+    """Issue 11: a stream kept the request's connection for its whole life
+    (up to REACHLY_SSE_MAX_SECONDS), so a few idle clients held the web
+    process's pool. While it waits for events it must hold none."""
+    from django.db import connection
+
+    settings.REACHLY_SSE_MAX_SECONDS = 3
+    tenant = await sync_to_async(TenantFactory)()
+    _, key = await sync_to_async(api_token_create)(tenant=tenant, name="sse-idle")
+    job = await sync_to_async(job_start)(tenant=tenant, steps=test_steps(1))  # running: the stream waits
+    # The setup's own connection, in asgiref's shared thread (`connection`
+    # looked up there: it is per thread).
+    await sync_to_async(lambda: connection.close())()
+    before = await sync_to_async(_other_backends)()
+
+    stream = asyncio.create_task(_stream(key, f"/api/v1/jobs/{job.id}/stream"))
+    await asyncio.sleep(1.0)  # authenticated, replayed (a database read), now waiting
+    assert not stream.done()
+    idle = await sync_to_async(_other_backends)()
+    response, events = await stream
+    assert response.status_code == 200 and [e["seq"] for e in events] == [1]
+    assert idle == before, f"the idle stream held {idle - before} database connection(s)"

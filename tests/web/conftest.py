@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from reachly.campaigns.accounts import sender_account_create
@@ -81,7 +82,7 @@ class World:
 def build_world(tenant: Tenant) -> World:
     account = sender_account_create(tenant=tenant, name="Main", login=f"main@{tenant.slug}.test", password="s3cret")
     campaign = campaign_create(tenant=tenant, name="Spring outreach", sender_accounts=[account])
-    lead_import_rows(campaign=campaign, rows=[{"profile_url": f"https://sandbox.test/in/{tenant.slug}-lead"}])
+    lead_import_rows(campaign=campaign, rows=[{"profile_url": f"{settings.REACHLY_SANDBOX_URL}in/{tenant.slug}-lead"}])
     job = job_start(
         tenant=tenant,
         campaign=campaign,

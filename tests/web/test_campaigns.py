@@ -16,6 +16,14 @@ from tests.web.conftest import field_errors, widget_html
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _sandbox_at_sandbox_test(settings):
+    # The world's campaign has a sandbox account, so its leads must be
+    # sandbox profiles: the files below spell them on sandbox.test.
+    settings.REACHLY_SANDBOX_URL = "https://sandbox.test/"
+
+
 CSV = (
     "Name,LinkedIn URL,Company,Team\n"
     "Ada Lovelace,https://sandbox.test/in/ada,Analytical,R&D\n"

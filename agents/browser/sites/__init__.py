@@ -8,11 +8,12 @@ from __future__ import annotations
 import functools
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
 
-from agents.egress.policy import Destination, DestinationRefused, parse
+from agents.egress.policy import Destination, DestinationRefused, blocked_reason, parse
 
 if TYPE_CHECKING:  # the import path (reachly.campaigns.imports) needs no browser
     from playwright.sync_api import Page
@@ -292,6 +293,62 @@ def canonical_profile_url(url: str) -> str:
     target = _parsed(url)
     site = _site_for(_bare_host(target.host), target)
     return site.canonical_profile_url(url) if site else _generic(target)
+
+
+def network_profile_url(url: str, networks: Collection[str]) -> str:
+    """`url` (an absolute http(s) URL) canonicalised as a profile of one of `networks`.
+
+    `networks` (network names, e.g. `{"sandbox"}`): the networks of the
+    sender accounts that will open the profile. The first of their site
+    modules (in name order) whose host `url` is on canonicalises it
+    (`Site.canonical_profile_url`); a URL on none of them raises ValueError
+    naming the network(s) and their profile URL shape, since no account of
+    the campaign could open it.
+
+    Empty `networks` (no account chosen yet, so no network to hold the URL
+    to): canonical_profile_url's answer, a registered site's profile or
+    any other public host name's; but a host that is an IP address the
+    egress policy would refuse (loopback, private, link-local such as
+    169.254.169.254...) or `localhost`, unless a registered site lives
+    there, raises ValueError: it is never a profile on a network, and a
+    lead's URL is opened by a browser agent later.
+
+    Raises ValueError with a reason (also when a name in `networks` has
+    no site module).
+    """
+    if networks:
+        registered = _sites()
+        unknown = sorted(set(networks) - set(registered))
+        if unknown:  # an account saved past check_network (the admin): no site could open the lead
+            raise ValueError(f"no site module for network {unknown[0]!r} of this campaign's sender accounts")
+        chosen = [registered[name] for name in sorted(set(networks))]
+        reason = ""
+        for site in chosen:
+            try:
+                return site.canonical_profile_url(url)
+            except ValueError as exc:
+                reason = str(exc)
+        expected = ", ".join(_shape(site) for site in chosen)
+        if len(chosen) == 1:
+            raise ValueError(f"{reason}; this campaign's sender accounts are on {expected}")
+        raise ValueError(f"not a profile URL of this campaign's networks; expected one of: {expected}")
+    canonical = canonical_profile_url(url)
+    if any(site.owns(canonical) for site in _sites().values()):
+        return canonical
+    host = _parsed(canonical)
+    bare = _bare_host(host.host)
+    refused = blocked_reason(host.literal) if host.literal is not None else None
+    if refused is None and (bare == "localhost" or bare.endswith(".localhost")):
+        refused = "this machine"
+    if refused is not None:
+        expected = ", ".join(_shape(site) for _, site in sorted(_sites().items()))
+        raise ValueError(f"not a profile URL: {bare} is {refused}; expected a profile on {expected}")
+    return canonical
+
+
+def _shape(site: type[Site]) -> str:
+    """A network and its profile URL shape, for messages: `sandbox (http://h/sandbox/in/<handle>)`."""
+    return f"{site.network} ({site.configured_url().rstrip('/')}/{site.profile_prefix}<handle>)"
 
 
 def _sites() -> dict[str, type[Site]]:
