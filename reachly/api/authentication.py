@@ -25,7 +25,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
-from reachly.orchestration import limiter
+from reachly import limiter
 from reachly.tenants.models import ApiToken
 from reachly.tenants.services import api_token_authenticate
 
